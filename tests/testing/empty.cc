@@ -1,0 +1,1 @@
+// Keeps topo_testing non-empty before any helper exists.
