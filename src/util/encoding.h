@@ -23,6 +23,15 @@ Result<FixedBytes<N>> HexDecodeFixed(std::string_view s) {
   return FixedBytes<N>::FromView(*b);
 }
 
+// The first n bytes in hex: enough to name an id in a message or a log line.
+inline std::string HexEncodeShort(ByteView b, size_t n = 8) {
+  return HexEncode(b.subspan(0, b.size() < n ? b.size() : n));
+}
+template <size_t N>
+std::string HexEncodeShort(const FixedBytes<N>& f) {
+  return HexEncodeShort(f.view());
+}
+
 std::string Base32Encode(ByteView b);
 // Accepts upper or lower case, no padding; rejects non-zero trailing bits (canonical only).
 Result<Bytes> Base32Decode(std::string_view s);

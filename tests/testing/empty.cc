@@ -1,1 +1,0 @@
-// Keeps topo_testing non-empty before any helper exists.
