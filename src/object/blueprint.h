@@ -1,0 +1,32 @@
+// Blueprints: the types of objects. A blueprint names its fields, each a built-in CRDT
+// (object/crdt.h). An object is made by a genesis vertex naming its blueprint; every later
+// vertex is an operation on one field.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "object/crdt.h"
+
+namespace topo::object {
+
+struct FieldDecl {
+  std::string name;
+  FieldType type;
+};
+
+struct Blueprint {
+  std::string name;
+  std::string description;
+  std::vector<FieldDecl> fields;
+  // -1 when there is no such field.
+  int FieldIndex(std::string_view field) const;
+};
+
+// The built-in blueprints: counter, register, mvregister, set, map, list (one field named
+// "value" each) and doc (one field of every kind, nested maps included).
+const std::vector<Blueprint>& BuiltinBlueprints();
+const Blueprint* FindBlueprint(std::string_view name);
+
+}  // namespace topo::object

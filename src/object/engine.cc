@@ -1,0 +1,102 @@
+#include "object/engine.h"
+
+#include "codec/object_payload.h"
+#include "util/encoding.h"
+#include "util/varint.h"
+
+namespace topo::object {
+namespace {
+const Bytes kBlueprintKey{0x00, 'b'};
+}  // namespace
+
+Bytes FieldPrefix(uint32_t field) {
+  Bytes p{'F'};
+  PutVarint(p, field);
+  return p;
+}
+
+std::vector<store::ProjectionWrite> ProjectField(const codec::ObjectId& object,
+                                                 std::string_view field,
+                                                 const nlohmann::json& value) {
+  return {{"INSERT OR REPLACE INTO object_values (object, path, value) VALUES (?1, ?2, ?3)",
+           {Bytes(object.view().begin(), object.view().end()), std::string(field),
+            value.dump()}}};
+}
+
+std::vector<store::ProjectionWrite> ProjectGenesis(const codec::ObjectId& object,
+                                                   std::string_view blueprint) {
+  return ProjectField(object, "$blueprint", nlohmann::json(blueprint));
+}
+
+Result<const Blueprint*> ObjectEngine::BlueprintOf(const codec::ObjectId& object) {
+  auto it = blueprints_.find(object);
+  if (it != blueprints_.end()) return it->second;
+  TOPO_ASSIGN_OR_RETURN(auto name, state_.Get(object, kBlueprintKey));
+  if (!name) return Status::NotFound("no object " + HexEncodeShort(object));
+  const Blueprint* bp = FindBlueprint(AsChars(*name));
+  if (!bp) return Status::Corruption("object has unknown blueprint " + std::string(AsChars(*name)));
+  blueprints_.emplace(object, bp);
+  return bp;
+}
+
+Status ObjectEngine::Validate(const codec::Vertex& v, std::span<const graph::VertexMeta>) {
+  if (v.is_genesis()) {
+    auto g = codec::DecodeGenesisPayload(v.payload);
+    if (!g.ok()) return Status::Rejected(g.status().message());
+    if (!FindBlueprint(g->blueprint))
+      return Status::Rejected("unknown blueprint \"" + g->blueprint + "\"");
+    return Status::Ok();
+  }
+  if (v.type != codec::kCrdtOpType)
+    return Status::Rejected("vertex type " + std::to_string(v.type) + " is not an operation");
+  auto bp = BlueprintOf(v.object_id);
+  if (!bp.ok()) return bp.status();  // the genesis is a parent's ancestor: it is applied
+  auto p = codec::DecodeOpPayload(v.payload);
+  if (!p.ok()) return Status::Rejected(p.status().message());
+  if (p->field >= (*bp)->fields.size())
+    return Status::Rejected("op.field: no field " + std::to_string(p->field) + " in blueprint " +
+                            (*bp)->name);
+  Status s = ValidateOp((*bp)->fields[p->field].type, p->op);
+  if (!s.ok()) return Status::Rejected(s.message());
+  return Status::Ok();
+}
+
+Status ObjectEngine::Apply(const codec::Vertex& v) {
+  if (v.is_genesis()) {
+    auto g = codec::DecodeGenesisPayload(v.payload);
+    if (!g.ok()) return Status::Internal("apply before validate: " + g.status().message());
+    TOPO_RETURN_IF_ERROR(state_.Put(v.id, kBlueprintKey, AsBytes(g->blueprint)));
+    for (const auto& w : ProjectGenesis(v.id, g->blueprint)) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
+    return Status::Ok();
+  }
+  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(v.object_id));
+  auto p = codec::DecodeOpPayload(v.payload);
+  if (!p.ok()) return Status::Internal("apply before validate: " + p.status().message());
+  const FieldDecl& field = bp->fields[p->field];
+  Bytes prefix = FieldPrefix(p->field);
+  OpContext ctx{v.id, v.created_at, v.author, v.depth};
+  TOPO_ASSIGN_OR_RETURN(auto effects, ApplyOp(state_, v.object_id, prefix, field.type, p->op, ctx));
+  (void)effects;
+  // Projection granularity is the top-level field, re-rendered whole after every operation:
+  // each row then always equals the render of the current state, in any delivery order.
+  // The cost is O(field size) per operation; apps with large collections (chat) bring their
+  // own projector that writes rows incrementally.
+  TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, v.object_id, prefix, field.type));
+  for (const auto& w : ProjectField(v.object_id, field.name, value))
+    TOPO_RETURN_IF_ERROR(sink_.Execute(w));
+  return Status::Ok();
+}
+
+Result<nlohmann::json> ObjectEngine::Render(const codec::ObjectId& object) {
+  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));
+  nlohmann::json out = nlohmann::json::object();
+  for (size_t i = 0; i < bp->fields.size(); ++i) {
+    TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, object,
+                                                     FieldPrefix(static_cast<uint32_t>(i)),
+                                                     bp->fields[i].type));
+    out[bp->fields[i].name] = std::move(value);
+  }
+  return out;
+}
+
+}  // namespace topo::object

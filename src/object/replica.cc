@@ -1,0 +1,258 @@
+#include "object/replica.h"
+
+#include <algorithm>
+#include <future>
+
+#include "codec/bundle.h"
+#include "codec/object_payload.h"
+#include "util/encoding.h"
+
+namespace topo::object {
+
+Replica::Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key,
+                 ReplicaOptions options)
+    : db_(std::move(db)),
+      key_(std::move(key)),
+      options_(options),
+      graph_(*db_, *options.clock),
+      state_(*db_),
+      sink_(*db_),
+      engine_(state_, sink_),
+      ingestor_(graph_, engine_) {}
+
+Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, crypto::SigningKey key,
+                                               ReplicaOptions options) {
+  TOPO_ASSIGN_OR_RETURN(auto db, store::Database::Open(path));
+  return std::unique_ptr<Replica>(new Replica(std::move(db), std::move(key), options));
+}
+
+Result<codec::VertexId> Replica::ApplyLocal(codec::Vertex v) {
+  TOPO_RETURN_IF_ERROR(codec::SignVertex(v, key_));
+  graph::Prepared p;
+  p.raw = codec::EncodeVertex(v);
+  p.vertex = std::move(v);
+  TOPO_ASSIGN_OR_RETURN(auto r, ingestor_.Ingest(std::move(p)));
+  if (r.outcome != graph::Outcome::kApplied)
+    return Status::Rejected(std::string("local write was ") + graph::OutcomeName(r.outcome) +
+                            (r.reason.empty() ? "" : ": " + r.reason));
+  return r.id;
+}
+
+Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint) {
+  if (!FindBlueprint(blueprint)) {
+    std::string names;
+    for (const auto& b : BuiltinBlueprints()) names += (names.empty() ? "" : ", ") + b.name;
+    return Status::InvalidArgument("unknown object type \"" + std::string(blueprint) +
+                                   "\" (known: " + names + ")");
+  }
+  codec::Vertex v;
+  v.type = codec::kGenesisType;
+  v.created_at = options_.clock->NowMs();
+  v.payload = codec::EncodeGenesisPayload({std::string(blueprint), crypto::RandomFixed<16>()});
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
+  TOPO_RETURN_IF_ERROR(txn.Commit());
+  return id;
+}
+
+Result<uint32_t> Replica::FieldOf(const codec::ObjectId& object, std::string_view field) {
+  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));
+  int i = bp->FieldIndex(field);
+  if (i < 0) {
+    std::string names;
+    for (const auto& f : bp->fields) names += (names.empty() ? "" : ", ") + f.name;
+    return Status::InvalidArgument("a " + bp->name + " has no field \"" + std::string(field) +
+                                   "\" (fields: " + names + ")");
+  }
+  return static_cast<uint32_t>(i);
+}
+
+Result<const Blueprint*> Replica::BlueprintOf(const codec::ObjectId& object) {
+  return engine_.BlueprintOf(object);
+}
+
+Result<codec::VertexId> Replica::Submit(const codec::ObjectId& object, uint32_t field,
+                                        const codec::CrdtOp& op) {
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  TOPO_ASSIGN_OR_RETURN(auto heads, graph_.Heads(object));
+  if (heads.empty()) return Status::NotFound("no object " + HexEncode(object.view()));
+  codec::Vertex v;
+  v.type = codec::kCrdtOpType;
+  v.object_id = object;
+  v.parents = heads;
+  uint64_t depth = 0, created = 0;
+  for (const auto& h : heads) {
+    TOPO_ASSIGN_OR_RETURN(auto meta, graph_.GetMeta(h));
+    if (!meta) return Status::Corruption("frontier names a vertex that is not stored");
+    depth = std::max(depth, meta->depth);
+    created = std::max(created, meta->created_at);
+  }
+  // Too many concurrent heads: a vertex names at most kMaxParents; keep the deepest ones and
+  // the rest merge in by a later write.
+  if (v.parents.size() > codec::kMaxParents) v.parents.resize(codec::kMaxParents);
+  v.depth = depth + 1;
+  v.created_at = std::max(options_.clock->NowMs(), created + 1);
+  v.payload = codec::EncodeOpPayload({field, op});
+  TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
+  TOPO_RETURN_IF_ERROR(txn.Commit());
+  return id;
+}
+
+Result<IngestReport> Replica::Ingest(std::vector<Bytes> raws) {
+  IngestReport report;
+  ingestor_.ResetStats();
+  size_t batch = std::max<size_t>(1, options_.batch_size);
+  auto slice = [&](size_t begin) {
+    std::vector<Bytes> out;
+    size_t end = std::min(raws.size(), begin + batch);
+    out.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) out.push_back(std::move(raws[i]));
+    return out;
+  };
+  // Signature checks for batch k+1 run on the worker threads while batch k is applied and
+  // committed here.
+  unsigned threads = options_.verify_threads;
+  std::future<std::vector<graph::Prepared>> next;
+  if (!raws.empty())
+    next = std::async(std::launch::async, graph::PrepareAll, slice(0), threads);
+  for (size_t begin = 0; begin < raws.size(); begin += batch) {
+    std::vector<graph::Prepared> prepared = next.get();
+    if (begin + batch < raws.size())
+      next = std::async(std::launch::async, graph::PrepareAll, slice(begin + batch), threads);
+    auto txn = store::Transaction::Begin(*db_);
+    if (!txn.ok()) {
+      if (next.valid()) next.wait();
+      return txn.status();
+    }
+    for (auto& p : prepared) {
+      auto r = ingestor_.Ingest(std::move(p));
+      if (!r.ok()) {
+        if (next.valid()) next.wait();
+        return r.status();  // the transaction rolls back: this batch is absent
+      }
+      if ((r->outcome == graph::Outcome::kRejected || r->outcome == graph::Outcome::kInvalid) &&
+          report.problems.size() < 20)
+        report.problems.push_back(
+            std::string(graph::OutcomeName(r->outcome)) + " " +
+            (r->id.IsZero() ? std::string("(undecodable)") : HexEncodeShort(r->id)) + ": " +
+            r->reason);
+    }
+    Status c = txn->Commit();
+    if (!c.ok()) {
+      if (next.valid()) next.wait();
+      return c;
+    }
+  }
+  report.stats = ingestor_.stats();
+  return report;
+}
+
+Result<nlohmann::json> Replica::Show(const codec::ObjectId& object) {
+  return engine_.Render(object);
+}
+
+Result<std::vector<ObjectInfo>> Replica::ListObjects() {
+  TOPO_ASSIGN_OR_RETURN(auto ids, graph_.ListObjects());
+  std::vector<ObjectInfo> out;
+  for (const auto& id : ids) {
+    ObjectInfo info;
+    info.id = id;
+    TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, engine_.BlueprintOf(id));
+    info.blueprint = bp->name;
+    TOPO_ASSIGN_OR_RETURN(auto heads, graph_.Heads(id));
+    info.heads = heads.size();
+    TOPO_RETURN_IF_ERROR(graph_.ForEachInOrder(id, [&](const graph::VertexMeta&, ByteView) {
+      ++info.vertices;
+      return true;
+    }));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Status Replica::ForEachInOrder(const codec::ObjectId& object,
+                               const std::function<bool(const graph::VertexMeta&, ByteView)>& fn) {
+  return graph_.ForEachInOrder(object, fn);
+}
+
+Result<std::vector<codec::VertexId>> Replica::Heads(const codec::ObjectId& object) {
+  return graph_.Heads(object);
+}
+
+Result<std::string> Replica::ProjectionDump() {
+  TOPO_ASSIGN_OR_RETURN(auto tables, store::ProjectionTables(*db_));
+  std::string out;
+  for (const auto& t : tables) {
+    std::string dump;
+    TOPO_RETURN_IF_ERROR(store::DumpTable(*db_, t, &dump));
+    out += "== " + t + "\n" + dump;
+  }
+  return out;
+}
+
+Result<std::string> Replica::Fingerprint() {
+  TOPO_ASSIGN_OR_RETURN(auto ids, graph_.ListObjects());
+  std::sort(ids.begin(), ids.end());
+  crypto::Hasher h("topo.replica-fingerprint.v1");
+  for (const auto& id : ids) {
+    h.Update(id.view());
+    TOPO_ASSIGN_OR_RETURN(auto state, engine_.Render(id));
+    h.Update(AsBytes(state.dump()));
+    TOPO_ASSIGN_OR_RETURN(auto heads, graph_.Heads(id));
+    for (const auto& hd : heads) h.Update(hd.view());
+  }
+  TOPO_ASSIGN_OR_RETURN(auto dump, ProjectionDump());
+  h.Update(AsBytes(dump));
+  return HexEncode(h.Final().view());
+}
+
+Result<uint64_t> Replica::ExportBundle(const std::string& path,
+                                       const std::optional<codec::ObjectId>& object) {
+  codec::BundleWriter w(path);
+  TOPO_RETURN_IF_ERROR(w.status());
+  Status inner;
+  auto add = [&](ByteView raw) {
+    inner = w.Add(raw);
+    return inner.ok();
+  };
+  if (object) {
+    TOPO_ASSIGN_OR_RETURN(auto heads, graph_.Heads(*object));
+    if (heads.empty()) return Status::NotFound("no object " + HexEncode(object->view()));
+    TOPO_RETURN_IF_ERROR(
+        graph_.ForEachInOrder(*object, [&](const graph::VertexMeta&, ByteView raw) {
+          return add(raw);
+        }));
+  } else {
+    // Arrival order: every vertex arrived after its parents and refs.
+    TOPO_RETURN_IF_ERROR(graph_.ForEachVertex(add));
+  }
+  TOPO_RETURN_IF_ERROR(inner);
+  TOPO_RETURN_IF_ERROR(w.Finish());
+  return w.count();
+}
+
+Result<IngestReport> Replica::ImportBundle(const std::string& path) {
+  // First pass: the whole file must be intact (digest, framing) before anything is
+  // imported, so a damaged bundle leaves the database as it was.
+  TOPO_RETURN_IF_ERROR(codec::ReadBundle(path, [](Bytes) { return Status::Ok(); }));
+  // Second pass: in bounded chunks, so a large bundle never sits in memory whole.
+  IngestReport total;
+  std::vector<Bytes> chunk;
+  auto flush = [&]() -> Status {
+    TOPO_ASSIGN_OR_RETURN(auto r, Ingest(std::move(chunk)));
+    chunk.clear();
+    total.stats += r.stats;
+    for (auto& p : r.problems)
+      if (total.problems.size() < 20) total.problems.push_back(std::move(p));
+    return Status::Ok();
+  };
+  TOPO_RETURN_IF_ERROR(codec::ReadBundle(path, [&](Bytes raw) -> Status {
+    chunk.push_back(std::move(raw));
+    if (chunk.size() >= 8 * options_.batch_size) return flush();
+    return Status::Ok();
+  }));
+  TOPO_RETURN_IF_ERROR(flush());
+  return total;
+}
+
+}  // namespace topo::object
