@@ -1,0 +1,180 @@
+// Database: one SQLite connection (RAII over sqlite3*), its prepared statements and its
+// transactions. Every table topo keeps lives in one database file; store/schema.h says which.
+//
+// Open() brings the file to the schema version this binary writes (running migrations, one
+// transaction each) and sets the connection up: WAL journal (files only), synchronous=NORMAL,
+// foreign keys off, a 5 s busy timeout, an 8 MiB page cache (see OpenOptions).
+//
+// Errors: every failure is a Status, never an exception. SQLite's own message is kept;
+// SQLITE_CORRUPT and SQLITE_NOTADB become Corruption, a duplicate primary or unique key
+// AlreadyExists, everything else IOError.
+//
+// Thread-safety: a Database and its statements belong to one thread at a time (the connection
+// is opened without SQLite's mutex). Use one Database per thread, or serialise access.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "store/schema.h"
+#include "util/bytes.h"
+#include "util/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace topo::store {
+
+// A prepared statement (RAII over sqlite3_stmt*). Move-only.
+//
+// Binding never fails on the spot: the first bind error (index out of range, a statement that
+// did not prepare) is kept and returned by the next Step(), so binds chain:
+//   st.Bind(1, id).Bind(2, depth);  auto row = st.Step();
+//
+// Bound text and blobs are NOT copied: the bytes must stay valid until the last Step() of
+// this use of the statement (until Reset() or the next Bind of that index).
+// Column views (Text, Blob) stay valid until the next Step() or Reset().
+class Statement {
+ public:
+  Statement() = default;
+  Statement(Statement&& o) noexcept;
+  Statement& operator=(Statement&& o) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Indexes start at 1, as in SQL ("?1").
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, std::string_view text);
+  Statement& Bind(int index, ByteView blob);  // an empty blob binds as a zero-length blob
+  template <size_t N>
+  Statement& Bind(int index, const FixedBytes<N>& blob) {
+    return Bind(index, blob.view());
+  }
+  Statement& BindNull(int index);
+
+  // true when a row is ready to read, false when the statement is done. When done, or on an
+  // error, the statement is reset (bindings kept) so it holds no read lock.
+  Result<bool> Step();
+  // Steps until done, ignoring any rows: for INSERT, UPDATE, DELETE.
+  Status Run();
+  // Rewinds the statement and clears every binding (and any pending bind error).
+  void Reset();
+
+  int column_count() const;
+  bool IsNull(int col) const;
+  int64_t Int64(int col) const;
+  std::string_view Text(int col) const;
+  ByteView Blob(int col) const;
+  Bytes BlobBytes(int col) const;
+  // A blob column that must hold exactly N bytes; Corruption names the column otherwise.
+  template <size_t N>
+  Result<FixedBytes<N>> Fixed(int col) const {
+    ByteView b = Blob(col);
+    if (b.size() != N) return WrongSize(col, N, b.size());
+    return FixedBytes<N>::FromView(b);
+  }
+
+  // The statement's SQL text (empty for an empty statement).
+  std::string_view sql() const;
+  sqlite3_stmt* raw() { return stmt_; }
+
+ private:
+  friend class Database;
+  Statement(sqlite3_stmt* stmt, Status status) : stmt_(stmt), status_(std::move(status)) {}
+  void NoteBind(int rc, int index);
+  Status WrongSize(int col, size_t want, size_t got) const;
+
+  sqlite3_stmt* stmt_ = nullptr;
+  Status status_;       // a prepare error; permanent
+  Status bind_status_;  // the first bind error since the last Reset()
+};
+
+struct OpenOptions {
+  bool create_if_missing = true;
+  bool read_only = false;
+  // The version to migrate to. Only tests set anything but store::kSchemaVersion.
+  int target_schema_version = kSchemaVersion;
+  // How long to wait for another connection's lock before failing with "locked".
+  int busy_timeout_ms = 5000;
+  // SQLite's page cache for this connection, in KiB.
+  int cache_size_kib = 8192;
+};
+
+class Database {
+ public:
+  // Opens (or, with create_if_missing, creates) the database at `path`, or a private
+  // in-memory one for ":memory:". Fails with a message naming the file when it is not a topo
+  // database, is locked by another process, or has a schema newer than this binary.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path,
+                                                const OpenOptions& options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Runs one or more ';'-separated statements, discarding rows.
+  Status Exec(std::string_view sql);
+
+  // The cached prepared statement for `sql` (prepared on first use), reset and with its
+  // bindings cleared. The reference stays valid for the Database's lifetime: the cache is
+  // never evicted, so `sql` must come from a fixed set of parameterised texts.
+  // A statement that fails to prepare is returned too; its Step() returns the error.
+  // A cached statement is shared: do not fetch the same text again while stepping it.
+  Statement& Prepare(std::string_view sql);
+  // A fresh statement that the caller owns (not cached): for one-off queries.
+  Result<Statement> PrepareUncached(std::string_view sql);
+  size_t cached_statement_count() const { return cache_.size(); }
+
+  // BEGIN IMMEDIATE / COMMIT / ROLLBACK. Transactions do not nest. Rollback() outside a
+  // transaction (SQLite may already have rolled back after an I/O error) is a no-op.
+  Status Begin();
+  Status Commit();
+  Status Rollback();
+  bool in_transaction() const;
+
+  // PRAGMA user_version.
+  Result<int> SchemaVersion();
+  const std::string& path() const { return path_; }
+  sqlite3* raw() { return db_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status Configure(const OpenOptions& options);
+
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  sqlite3* db_;
+  std::string path_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
+  Statement failed_;  // what Prepare() returns for SQL that does not prepare
+};
+
+// Rolls back in its destructor unless Commit() succeeded. Move-only.
+//   TOPO_ASSIGN_OR_RETURN(auto txn, Transaction::Begin(db));
+//   ... writes ...
+//   return txn.Commit();
+class Transaction {
+ public:
+  static Result<Transaction> Begin(Database& db);
+  Transaction(Transaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  ~Transaction();
+
+  // After a failed Commit() the transaction is rolled back by the destructor.
+  Status Commit();
+  Status Rollback();
+  bool active() const { return db_ != nullptr; }
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;
+};
+
+}  // namespace topo::store
