@@ -98,6 +98,21 @@ Result<codec::VertexId> Replica::Submit(const codec::ObjectId& object, uint32_t 
   return id;
 }
 
+Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report) {
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  for (auto& p : batch) {
+    // On error the transaction rolls back: this batch is absent, earlier ones stay.
+    TOPO_ASSIGN_OR_RETURN(auto r, ingestor_.Ingest(std::move(p)));
+    if ((r.outcome == graph::Outcome::kRejected || r.outcome == graph::Outcome::kInvalid) &&
+        report.problems.size() < 20)
+      report.problems.push_back(
+          std::string(graph::OutcomeName(r.outcome)) + " " +
+          (r.id.IsZero() ? std::string("(undecodable)") : HexEncodeShort(r.id)) + ": " +
+          r.reason);
+  }
+  return txn.Commit();
+}
+
 Result<IngestReport> Replica::Ingest(std::vector<Bytes> raws) {
   IngestReport report;
   ingestor_.ResetStats();
@@ -119,29 +134,25 @@ Result<IngestReport> Replica::Ingest(std::vector<Bytes> raws) {
     std::vector<graph::Prepared> prepared = next.get();
     if (begin + batch < raws.size())
       next = std::async(std::launch::async, graph::PrepareAll, slice(begin + batch), threads);
-    auto txn = store::Transaction::Begin(*db_);
-    if (!txn.ok()) {
+    Status s = ApplyBatch(prepared, report);
+    if (!s.ok()) {
       if (next.valid()) next.wait();
-      return txn.status();
+      return s;
     }
-    for (auto& p : prepared) {
-      auto r = ingestor_.Ingest(std::move(p));
-      if (!r.ok()) {
-        if (next.valid()) next.wait();
-        return r.status();  // the transaction rolls back: this batch is absent
-      }
-      if ((r->outcome == graph::Outcome::kRejected || r->outcome == graph::Outcome::kInvalid) &&
-          report.problems.size() < 20)
-        report.problems.push_back(
-            std::string(graph::OutcomeName(r->outcome)) + " " +
-            (r->id.IsZero() ? std::string("(undecodable)") : HexEncodeShort(r->id)) + ": " +
-            r->reason);
-    }
-    Status c = txn->Commit();
-    if (!c.ok()) {
-      if (next.valid()) next.wait();
-      return c;
-    }
+  }
+  report.stats = ingestor_.stats();
+  return report;
+}
+
+Result<IngestReport> Replica::IngestPrepared(std::vector<graph::Prepared> prepared) {
+  IngestReport report;
+  ingestor_.ResetStats();
+  size_t batch = std::max<size_t>(1, options_.batch_size);
+  for (size_t begin = 0; begin < prepared.size(); begin += batch) {
+    size_t end = std::min(prepared.size(), begin + batch);
+    std::vector<graph::Prepared> chunk(std::make_move_iterator(prepared.begin() + begin),
+                                       std::make_move_iterator(prepared.begin() + end));
+    TOPO_RETURN_IF_ERROR(ApplyBatch(chunk, report));
   }
   report.stats = ingestor_.stats();
   return report;

@@ -68,6 +68,10 @@ class Replica {
 
   // ---- remote vertices ----
   Result<IngestReport> Ingest(std::vector<Bytes> raws);
+  // The sequential stage alone, for vertices that already went through graph::Prepare (the
+  // sync layer verifies on its own workers; benchmarks time apply apart from verify). One
+  // transaction per options.batch_size items.
+  Result<IngestReport> IngestPrepared(std::vector<graph::Prepared> prepared);
 
   // ---- reads ----
   Result<nlohmann::json> Show(const codec::ObjectId& object);
@@ -95,6 +99,8 @@ class Replica {
   Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key, ReplicaOptions options);
   // Applies one locally made vertex inside the caller's transaction.
   Result<codec::VertexId> ApplyLocal(codec::Vertex v);
+  // Applies one batch of prepared vertices in one transaction, adding to `report`.
+  Status ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report);
 
   std::unique_ptr<store::Database> db_;
   crypto::SigningKey key_;
