@@ -237,6 +237,31 @@ TEST(VertexCodec, SignRefusesShapesThatWouldNotDecode) {
   EXPECT_EQ(v.parents.size(), 2u);
 }
 
+TEST(VertexCodec, ReplayIntoAnotherObjectBreaksTheSignature) {
+  // The object id is inside the hashed bytes: moving a vertex to another object changes its
+  // id, and the author's signature over the old id no longer verifies.
+  auto key = crypto::SigningKey::Generate();
+  Vertex g1, g2;
+  g1.payload = ToBytes("one");
+  g2.payload = ToBytes("two");
+  ASSERT_TRUE(SignVertex(g1, key).ok());
+  ASSERT_TRUE(SignVertex(g2, key).ok());
+  Vertex v;
+  v.type = 1;
+  v.object_id = g1.id;
+  v.parents = {g1.id};
+  v.depth = 1;
+  v.created_at = 5;
+  ASSERT_TRUE(SignVertex(v, key).ok());
+  Vertex replayed = v;
+  replayed.object_id = g2.id;
+  replayed.parents = {g2.id};
+  auto d = DecodeVertex(EncodeVertex(replayed));
+  ASSERT_TRUE(d.ok());
+  EXPECT_NE(d->id, v.id);
+  EXPECT_FALSE(VerifyVertexSignature(*d));
+}
+
 TEST(Utf8, AcceptsValidRejectsInvalid) {
   EXPECT_TRUE(IsValidUtf8("héllo 🌍"));
   EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
