@@ -1,1 +1,137 @@
-int main() { return 0; }
+// topo-bench: prints the engine's figures (docs/PERFORMANCE.md says how to read them).
+//
+//   topo-bench ingest --events N [--window W] [--threads T] [--json]
+//   topo-bench merge  --events N [--json]
+//   topo-bench open   --events N [--dir D] [--json]
+//   topo-bench all    [--json]
+//
+// Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
+// when a correctness check fails.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "bench/benches.h"
+
+namespace {
+
+using topo::bench::Json;
+
+void Print(const std::string& title, const Json& result, bool json) {
+  if (json) {
+    std::cout << result.dump() << std::endl;
+    return;
+  }
+  std::printf("== topo-bench %s\n", title.c_str());
+  topo::bench::PrintHuman(result);
+  std::fflush(stdout);
+}
+
+void AddShapeOptions(CLI::App* cmd, topo::bench::GraphShape& shape, std::string& ops) {
+  cmd->add_option("--ops", ops, "operations: small (counter + lww) or map (map puts + counter)")
+      ->capture_default_str();
+  cmd->add_option("--keys", shape.keys, "map keys for --ops map")->capture_default_str();
+  cmd->add_option("--authors", shape.authors, "authors on concurrent branches")
+      ->capture_default_str();
+  cmd->add_option("--merge-every", shape.merge_every, "a merge vertex every this many vertices")
+      ->capture_default_str();
+  cmd->add_option("--seed", shape.seed, "generator seed")->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace topo::bench;
+  CLI::App app{"topo-bench: ingest, merge and open figures of the topo engine"};
+  app.require_subcommand(1);
+  bool json = false;
+
+  IngestOptions ingest;
+  std::string ingest_ops = "small";
+  auto* ingest_cmd = app.add_subcommand("ingest", "N vertices of one object, shuffled, into a "
+                                                  "fresh replica (child process)");
+  ingest_cmd->add_option("--events", ingest.shape.events, "vertices")->capture_default_str();
+  ingest_cmd->add_option("--window", ingest.window, "shuffle window; 0 = whole set")
+      ->capture_default_str();
+  ingest_cmd->add_option("--threads", ingest.threads, "signature-check threads; 0 = per core")
+      ->capture_default_str();
+  ingest_cmd->add_option("--chunk", ingest.chunk, "vertices per Replica::Ingest call")
+      ->capture_default_str();
+  ingest_cmd->add_flag("--keep", ingest.keep, "keep the temporary directory");
+  AddShapeOptions(ingest_cmd, ingest.shape, ingest_ops);
+  ingest_cmd->add_flag("--json", json, "one JSON object on stdout");
+
+  MergeOptions merge;
+  auto* merge_cmd =
+      app.add_subcommand("merge", "two replicas make N ops each, then take in each other's");
+  merge_cmd->add_option("--events", merge.events, "ops per replica")->capture_default_str();
+  merge_cmd->add_option("--keys", merge.keys, "map keys and set elements")->capture_default_str();
+  merge_cmd->add_option("--threads", merge.threads, "PrepareAll threads; 0 = per core")
+      ->capture_default_str();
+  merge_cmd->add_option("--seed", merge.seed, "op seed")->capture_default_str();
+  merge_cmd->add_flag("--json", json, "one JSON object on stdout");
+
+  OpenOptions open;
+  open.shape.events = 100'000;
+  std::string open_ops = "small";
+  auto* open_cmd = app.add_subcommand("open", "open a replica of N vertices and read the object "
+                                              "(child process)");
+  open_cmd->add_option("--events", open.shape.events, "vertices")->capture_default_str();
+  open_cmd->add_option("--dir", open.dir, "cache of built databases (default: a temporary dir)");
+  AddShapeOptions(open_cmd, open.shape, open_ops);
+  open_cmd->add_flag("--json", json, "one JSON object on stdout");
+
+  auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
+  all_cmd->add_flag("--json", json, "one JSON object on stdout");
+
+  // Internal: the timed halves that run in a child process.
+  IngestChildOptions ingest_child;
+  auto* ingest_child_cmd = app.add_subcommand("ingest-child", "")->group("");
+  ingest_child_cmd->add_option("--bundle", ingest_child.bundle)->required();
+  ingest_child_cmd->add_option("--db", ingest_child.db)->required();
+  ingest_child_cmd->add_option("--object", ingest_child.object_hex)->required();
+  ingest_child_cmd->add_option("--events", ingest_child.events)->required();
+  ingest_child_cmd->add_option("--threads", ingest_child.threads);
+  ingest_child_cmd->add_option("--chunk", ingest_child.chunk);
+  OpenChildOptions open_child;
+  auto* open_child_cmd = app.add_subcommand("open-child", "")->group("");
+  open_child_cmd->add_option("--db", open_child.db)->required();
+  open_child_cmd->add_option("--object", open_child.object_hex)->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (ingest_cmd->parsed()) {
+      ingest.shape.mix = ParseOpMix(ingest_ops);
+      Print("ingest", RunIngest(ingest), json);
+    } else if (merge_cmd->parsed()) {
+      Print("merge", RunMerge(merge), json);
+    } else if (open_cmd->parsed()) {
+      open.shape.mix = ParseOpMix(open_ops);
+      Print("open", RunOpen(open), json);
+    } else if (all_cmd->parsed()) {
+      Json all;
+      IngestOptions i;
+      i.shape.events = 100'000;
+      all["ingest"] = RunIngest(i);
+      if (!json) Print("ingest", all["ingest"], false);
+      MergeOptions m;
+      m.events = 20'000;
+      all["merge"] = RunMerge(m);
+      if (!json) Print("merge", all["merge"], false);
+      OpenOptions o;
+      o.shape.events = 100'000;
+      all["open"] = RunOpen(o);
+      if (!json) Print("open", all["open"], false);
+      if (json) Print("all", all, true);
+    } else if (ingest_child_cmd->parsed()) {
+      std::cout << RunIngestChild(ingest_child).dump() << std::endl;
+    } else if (open_child_cmd->parsed()) {
+      std::cout << RunOpenChild(open_child).dump() << std::endl;
+    }
+  } catch (const Failure& f) {
+    std::fprintf(stderr, "topo-bench: %s\n", f.message.c_str());
+    return 1;
+  }
+  return 0;
+}
