@@ -1,5 +1,8 @@
 #include "cli/commands.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -57,28 +60,64 @@ void RequireDb(const Globals& g) {
     throw Failure{Status::InvalidArgument("no database: pass --db PATH or set TOPO_DB")};
 }
 
-store::DeviceIdentity Identity(const Globals& g, const std::string& device_name = "device") {
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Adds what to do about a key file's passphrase to the keystore's error.
+Status WithPassphraseHint(Status s) {
+  const std::string& m = s.message();
+  if (m.find("no passphrase was given") != std::string::npos)
+    return Status(s.code(), m + ": pass --passphrase-file FILE or set TOPO_PASSPHRASE");
+  if (m.find("but a passphrase was given") != std::string::npos)
+    return Status(s.code(), m + ": leave out --passphrase-file and TOPO_PASSPHRASE");
+  return s;
+}
+
+// Loads the identity of an existing database. Only `init` creates one.
+store::DeviceIdentity Identity(const Globals& g) {
   RequireDb(g);
-  store::KeystoreOptions ko;
-  ko.passphrase = Passphrase(g);
-  ko.device_name = device_name;
-  ko.pwhash = crypto::PwHashParams::Interactive();
-  return Check(store::LoadOrCreateIdentity(store::KeyFilePath(g.db), ko));
+  const std::string keys = store::KeyFilePath(g.db);
+  if (!Exists(g.db))
+    throw Failure{Status::NotFound("no database at " + g.db + " (create one with: topo --db " +
+                                   g.db + " init)")};
+  if (!Exists(keys)) {
+    store::OpenOptions o;
+    o.create_if_missing = false;
+    Check(store::Database::Open(g.db, o));  // a file that is no database says so first
+    throw Failure{Status::NotFound("the key file " + keys + " of database " + g.db +
+                                   " is missing: without it this device cannot sign")};
+  }
+  auto id = store::LoadIdentity(keys, Passphrase(g));
+  if (!id.ok()) throw Failure{WithPassphraseHint(id.status())};
+  return std::move(id).value();
 }
 
 std::unique_ptr<object::Replica> OpenReplica(const Globals& g) {
   auto id = Identity(g);
-  return Check(object::Replica::Open(g.db, std::move(id.device)));
+  object::ReplicaOptions o;
+  o.create_if_missing = false;
+  return Check(object::Replica::Open(g.db, std::move(id.device), o));
 }
 
 // Full hex id, or a unique prefix of at least 4 hex characters among this replica's objects.
 codec::ObjectId ResolveObject(object::Replica& r, const std::string& text) {
-  if (text.size() == 64) return Check(HexDecodeFixed<32>(text));
-  if (text.size() < 4 || !HexDecode(text.size() % 2 ? text + "0" : text).ok())
+  std::string lower = text;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.size() == 64) {
+    auto id = HexDecodeFixed<32>(lower);
+    if (!id.ok()) throw Failure{Status::InvalidArgument("\"" + text + "\" is not an object id")};
+    auto heads = Check(r.Heads(*id));
+    if (heads.empty()) throw Failure{Status::NotFound("no object " + text)};
+    return *id;
+  }
+  if (lower.size() < 4 || !HexDecode(lower.size() % 2 ? lower + "0" : lower).ok())
     throw Failure{Status::InvalidArgument("\"" + text + "\" is not an object id")};
   std::optional<codec::ObjectId> found;
   for (const auto& info : Check(r.ListObjects())) {
-    if (HexEncode(info.id.view()).rfind(text, 0) == 0) {
+    if (HexEncode(info.id.view()).rfind(lower, 0) == 0) {
       if (found)
         throw Failure{Status::InvalidArgument("object id prefix \"" + text + "\" is ambiguous")};
       found = info.id;
@@ -149,9 +188,25 @@ void RegisterIdentity(CLI::App& app, Globals& g) {
     Print(g, j, o.str());
   };
   init->callback(Run(g, [&g, device_name, show_identity] {
-    auto id = Identity(g, *device_name);
-    Check(object::Replica::Open(g.db, std::move(id.device.Clone())));
-    show_identity(id, true);
+    RequireDb(g);
+    const std::string keys = store::KeyFilePath(g.db);
+    bool had_db = Exists(g.db), had_keys = Exists(keys);
+    // The database first: a path that cannot hold one must not get a key file either.
+    Check(store::Database::Open(g.db));
+    if (had_db && !had_keys)
+      throw Failure{Status::AlreadyExists("database " + g.db + " exists but its key file " +
+                                          keys + " is missing: refusing to give it a new identity")};
+    store::KeystoreOptions ko;
+    ko.passphrase = Passphrase(g);
+    ko.device_name = *device_name;
+    ko.pwhash = crypto::PwHashParams::Interactive();
+    auto id = store::LoadOrCreateIdentity(keys, ko);
+    if (!id.ok()) {
+      if (!had_db) std::remove(g.db.c_str());
+      throw Failure{WithPassphraseHint(id.status())};
+    }
+    if (had_keys && !g.json) std::cerr << "topo: " << g.db << " was initialised already\n";
+    show_identity(*id, !had_keys);
   }));
   auto* identity = app.add_subcommand("identity", "Show this device's identity");
   identity->callback(Run(g, [&g, show_identity] { show_identity(Identity(g), false); }));
@@ -188,6 +243,7 @@ void RegisterObject(CLI::App& app, Globals& g) {
       "  set         add ELEMENT | remove ELEMENT\n"
       "  map         put KEY VALUE | remove KEY | at KEY <op of the value>\n"
       "  list        insert INDEX TEXT | append TEXT | delete INDEX [COUNT]\n"
+      "A value that starts with '-' goes after --: object update ID set -- -5\n"
       "Example: topo --db a.db object update 3e3ae4c3 --field votes at alice add 1");
   update->prefix_command(false);
   update->callback(Run(g, [&g, uid, field, words] {
@@ -228,6 +284,7 @@ void RegisterObject(CLI::App& app, Globals& g) {
   log->callback(Run(g, [&g, lid] {
     auto r = OpenReplica(g);
     auto id = ResolveObject(*r, *lid);
+    Check(r->BlueprintOf(id));
     json all = json::array();
     std::ostringstream text;
     Check(r->ForEachInOrder(id, [&](const graph::VertexMeta& m, ByteView raw) {

@@ -1,5 +1,7 @@
 #include "codec/bundle.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -14,8 +16,13 @@ std::string Errno(const std::string& what, const std::string& path) {
 }
 }  // namespace
 
-BundleWriter::BundleWriter(const std::string& path) {
-  file_ = std::fopen(path.c_str(), "wb");
+BundleWriter::BundleWriter(const std::string& path) : path_(path) {
+  // A regular file (or a new one) is written beside and renamed into place; anything else
+  // (a device, a pipe) is written directly, since it cannot be replaced.
+  struct stat st;
+  bool special = ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  if (!special) temp_path_ = path + ".partial";
+  file_ = std::fopen(special ? path.c_str() : temp_path_.c_str(), "wb");
   if (!file_) {
     status_ = Status::IOError(Errno("cannot create bundle", path));
     return;
@@ -26,14 +33,17 @@ BundleWriter::BundleWriter(const std::string& path) {
 }
 
 BundleWriter::~BundleWriter() {
-  if (file_) std::fclose(file_);
+  if (file_) {  // never finished: leave no partial file behind
+    std::fclose(file_);
+    if (!temp_path_.empty()) std::remove(temp_path_.c_str());
+  }
 }
 
 void BundleWriter::Write(ByteView b) {
   if (!status_.ok()) return;
   hasher_.Update(b);
   if (std::fwrite(b.data(), 1, b.size(), file_) != b.size())
-    status_ = Status::IOError(std::string("writing bundle: ") + std::strerror(errno));
+    status_ = Status::IOError(Errno("writing bundle", path_));
 }
 
 Status BundleWriter::Add(ByteView vertex) {
@@ -51,11 +61,17 @@ Status BundleWriter::Finish() {
   if (status_.ok()) {
     auto digest = hasher_.Final();
     if (std::fwrite(digest.data(), 1, 32, file_) != 32)
-      status_ = Status::IOError(std::string("writing bundle: ") + std::strerror(errno));
+      status_ = Status::IOError(Errno("writing bundle", path_));
   }
+  if (status_.ok() && std::fflush(file_) != 0)
+    status_ = Status::IOError(Errno("writing bundle", path_));
   if (std::fclose(file_) != 0 && status_.ok())
-    status_ = Status::IOError(std::string("closing bundle: ") + std::strerror(errno));
+    status_ = Status::IOError(Errno("writing bundle", path_));
   file_ = nullptr;
+  if (temp_path_.empty()) return status_;
+  if (status_.ok() && std::rename(temp_path_.c_str(), path_.c_str()) != 0)
+    status_ = Status::IOError(Errno("cannot write bundle", path_));
+  if (!status_.ok()) std::remove(temp_path_.c_str());
   return status_;
 }
 

@@ -21,7 +21,8 @@ namespace topo::codec {
 
 class BundleWriter {
  public:
-  // Opens `path` for writing (truncating). Check status() before use.
+  // Writes to a temporary file beside `path`; Finish() renames it over `path`, so a failed
+  // or abandoned export never damages an existing file. Check status() before use.
   explicit BundleWriter(const std::string& path);
   ~BundleWriter();
   BundleWriter(const BundleWriter&) = delete;
@@ -35,6 +36,7 @@ class BundleWriter {
 
  private:
   void Write(ByteView b);
+  std::string path_, temp_path_;
   std::FILE* file_ = nullptr;
   crypto::Hasher hasher_{"topo.bundle.v1"};
   Status status_;

@@ -8,8 +8,21 @@
 namespace topo::object {
 namespace {
 
+// The kind as people call it (the object types of the same name).
+const char* KindWord(CrdtKind kind) {
+  switch (kind) {
+    case CrdtKind::kCounter: return "counter";
+    case CrdtKind::kLwwRegister: return "register";
+    case CrdtKind::kMvRegister: return "mvregister";
+    case CrdtKind::kOrSet: return "set";
+    case CrdtKind::kMap: return "map";
+    case CrdtKind::kList: return "list";
+  }
+  return "?";
+}
+
 Status Usage(const FieldType& type, const std::string& why) {
-  return Status::InvalidArgument(why + " (a " + codec::CrdtKindName(type.kind) + " takes: " +
+  return Status::InvalidArgument(why + " (a " + KindWord(type.kind) + " takes: " +
                                  OpUsage(type) + ")");
 }
 

@@ -22,7 +22,9 @@ Replica::Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key,
 
 Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, crypto::SigningKey key,
                                                ReplicaOptions options) {
-  TOPO_ASSIGN_OR_RETURN(auto db, store::Database::Open(path));
+  store::OpenOptions open;
+  open.create_if_missing = options.create_if_missing;
+  TOPO_ASSIGN_OR_RETURN(auto db, store::Database::Open(path, open));
   return std::unique_ptr<Replica>(new Replica(std::move(db), std::move(key), options));
 }
 
@@ -219,6 +221,10 @@ Result<std::string> Replica::Fingerprint() {
 
 Result<uint64_t> Replica::ExportBundle(const std::string& path,
                                        const std::optional<codec::ObjectId>& object) {
+  if (object) {
+    TOPO_ASSIGN_OR_RETURN(auto heads, graph_.Heads(*object));
+    if (heads.empty()) return Status::NotFound("no object " + HexEncode(object->view()));
+  }
   codec::BundleWriter w(path);
   TOPO_RETURN_IF_ERROR(w.status());
   Status inner;
@@ -227,8 +233,6 @@ Result<uint64_t> Replica::ExportBundle(const std::string& path,
     return inner.ok();
   };
   if (object) {
-    TOPO_ASSIGN_OR_RETURN(auto heads, graph_.Heads(*object));
-    if (heads.empty()) return Status::NotFound("no object " + HexEncode(object->view()));
     TOPO_RETURN_IF_ERROR(
         graph_.ForEachInOrder(*object, [&](const graph::VertexMeta&, ByteView raw) {
           return add(raw);

@@ -32,6 +32,7 @@ struct ReplicaOptions {
   const Clock* clock = &SystemClock::Instance();
   unsigned verify_threads = 0;  // 0 = one per core
   size_t batch_size = 4096;     // vertices per transaction in Ingest()
+  bool create_if_missing = true;  // false: opening a path with no database is NotFound
 };
 
 struct IngestReport {

@@ -365,14 +365,13 @@ Result<DeviceIdentity> LoadIdentity(const std::string& key_path,
   if (header.mode == kKeyFilePlaintext) {
     if (passphrase)
       return Status::InvalidArgument("key file " + key_path +
-                                     " is not encrypted: drop --passphrase, or encrypt it with "
-                                     "change-passphrase");
+                                     " is not encrypted, but a passphrase was given");
     auto id = DecodeSecretSection(rest);
     if (!id.ok()) return Corrupted(key_path, id.status());
     return id;
   }
   if (!passphrase)
-    return Status::InvalidArgument("key file " + key_path + " is encrypted: pass --passphrase");
+    return Status::InvalidArgument("key file " + key_path + " is encrypted and no passphrase was given");
   auto key = crypto::DeriveKeyFromPassphrase(*passphrase, header.salt.view(), header.pwhash);
   if (!key.ok()) return Corrupted(key_path, key.status());
   auto section =

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The topo demo (make demo): two replicas, alice and bob, edit the same objects offline and
+# converge by exchanging bundle files. Works in demo-out/ under the repository (wiped first)
+# and checks that both replicas end with identical objects; exits non-zero if they do not.
+# Needs only bash, coreutils, grep, sed and the topo binary (no jq, no python).
+#
+# Usage: scripts/demo.sh [path/to/topo]   (default: build/bin/topo)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+topo=${1:-$root/build/bin/topo}
+[[ $topo == /* ]] || topo=$PWD/$topo
+if [[ ! -x $topo ]]; then
+  echo "demo: no topo binary at $topo (run make build first)" >&2
+  exit 1
+fi
+out=$root/demo-out
+rm -rf "$out"
+mkdir -p "$out"
+cd "$out"
+unset TOPO_DB TOPO_PASSPHRASE  # the demo's replicas are plaintext and named explicitly
+
+# ---- helpers ----
+
+# topo on one replica's database: `as alice object list`.
+as() {
+  local who=$1
+  shift
+  "$topo" --db "$who.db" "$@"
+}
+
+# One line of narration: "alice: what happened".
+say() { printf '%-6s %s\n' "$1:" "$2"; }
+section() { printf '\n== %s ==\n' "$1"; }
+
+# A field of one-line JSON from stdin: a string's contents or a number (no nesting needed).
+json_field() {
+  sed -n "/\"$1\":/{s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p;q}"
+}
+
+# Words for narration, quoting the ones with spaces.
+words() {
+  local w out=""
+  for w in "$@"; do
+    [[ $w == *" "* ]] && w="\"$w\""
+    out+="${out:+ }$w"
+  done
+  printf '%s' "$out"
+}
+
+declare -A ids  # object name -> id
+
+create() {  # who name type
+  local id
+  id=$(as "$1" --json object create --type "$3" | json_field object)
+  ids[$2]=$id
+  local what="create $3"
+  [[ $2 != "$3" ]] && what+=" \"$2\""
+  say "$1" "$what -> ${id:0:8}"
+}
+
+# update who name [field] -- op words...   (field "-" for single-field objects)
+update() {
+  local who=$1 name=$2 field=$3
+  shift 3
+  local args=(object update "${ids[$name]}")
+  [[ $field != - ]] && args+=(--field "$field")
+  as "$who" --json "${args[@]}" -- "$@" >/dev/null
+  local target=$name
+  [[ $field != - ]] && target+=".$field"
+  say "$who" "$target $(words "$@")"
+}
+
+export_bundle() {  # who file
+  local n
+  n=$(as "$1" --json bundle export "$2" | json_field vertices)
+  say "$1" "export -> $2 ($n vertices)"
+}
+
+import_bundle() {  # who file
+  local report applied dup
+  report=$(as "$1" --json bundle import "$2")
+  applied=$(json_field applied <<<"$report")
+  dup=$(json_field duplicate <<<"$report")
+  say "$1" "import $2 -> $applied applied, $dup already here"
+  for bad in blocked rejected invalid; do
+    if [[ $(json_field "$bad" <<<"$report") != 0 ]]; then
+      echo "demo: unexpected $bad vertices: $report" >&2
+      exit 1
+    fi
+  done
+}
+
+# A list of one-character strings, ["a","b"], as the text "ab".
+list_text() {
+  sed -e 's/.*"value":\[//' -e 's/\]}.*$//' -e 's/^"//' -e 's/"$//' -e 's/","//g'
+}
+
+# Two texts in columns under the headers "alice" and "bob".
+side_by_side() {
+  local -a left right
+  mapfile -t left <<<"alice"$'\n'"$1"
+  mapfile -t right <<<"bob"$'\n'"$2"
+  local i n=${#left[@]}
+  ((${#right[@]} > n)) && n=${#right[@]}
+  for ((i = 0; i < n; i++)); do
+    printf '  %-32s %s\n' "${left[i]-}" "${right[i]-}"
+  done
+}
+
+# ---- the story ----
+
+section "alice works alone"
+as alice init --device-name alice >/dev/null
+say alice "init (device $(as alice --json identity | json_field device_key | cut -c1-8))"
+create alice doc doc
+create alice visits counter
+create alice note list
+update alice doc title set "Shopping"
+update alice doc tags add groceries
+update alice doc tags add urgent
+update alice visits - inc
+update alice note - append "milk, eggs"
+export_bundle alice alice-1.bndl
+
+section "bob gets alice's bundle"
+as bob init --device-name bob >/dev/null
+say bob "init (device $(as bob --json identity | json_field device_key | cut -c1-8))"
+import_bundle bob alice-1.bndl
+
+section "both edit offline, at the same time"
+update alice visits - add 2
+update bob visits - add 5
+update alice doc tags remove urgent
+update bob doc tags add urgent
+update bob doc tags remove groceries
+update alice doc tags add weekend
+update alice doc title set "Weekend shopping"
+update bob doc title set "Bob's list"
+update alice doc status set "ready"
+update bob doc status set "needs review"
+update alice note - insert 4 ", bread"
+update bob note - insert 4 ", jam"
+update alice doc votes at pizza inc
+update bob doc votes at pizza inc
+update bob doc votes at sushi inc
+
+section "they swap bundles"
+export_bundle alice alice-2.bndl
+export_bundle bob bob-2.bndl
+import_bundle alice bob-2.bndl
+import_bundle bob alice-2.bndl
+
+section "what each replica now holds"
+for name in doc visits note; do
+  id=${ids[$name]}
+  printf -- '-- %s (%s) --\n' "$name" "${id:0:8}"
+  if [[ $name == note ]]; then
+    for who in alice bob; do
+      say "$who" "\"$(as "$who" --json object show "$id" | list_text)\""
+    done
+  else
+    side_by_side "$(as alice object show "$id")" "$(as bob object show "$id")"
+  fi
+done
+
+section "how the concurrent edits merged"
+echo "visits  the increments of both add up: 1 + 2 (alice) + 5 (bob) = 8"
+echo "tags    bob's add of \"urgent\" wins over alice's concurrent remove (add-wins set)"
+echo "title   one of the two concurrent sets wins, the same one on both (last writer wins)"
+echo "status  a multi-value register keeps both concurrent values"
+echo "votes   each key is a counter: both votes for pizza count"
+echo "note    both insertions at position 4 are kept, in the same order on both"
+
+# ---- the check: every object's state, as JSON, byte for byte ----
+section "check"
+if [[ "$(as alice --json object list)" != "$(as bob --json object list)" ]]; then
+  echo "demo: alice and bob list different objects" >&2
+  exit 1
+fi
+count=0
+for id in $(as alice --json object list | grep -o '"object":"[0-9a-f]*"' | cut -d'"' -f4); do
+  a=$(as alice --json object show "$id")
+  b=$(as bob --json object show "$id")
+  if [[ $a != "$b" ]]; then
+    echo "demo: object ${id:0:8} differs" >&2
+    echo "  alice: $a" >&2
+    echo "  bob:   $b" >&2
+    exit 1
+  fi
+  count=$((count + 1))
+done
+if ((count != ${#ids[@]})); then
+  echo "demo: expected ${#ids[@]} objects, found $count" >&2
+  exit 1
+fi
+echo "alice and bob converged: $count objects identical"
