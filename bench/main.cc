@@ -3,6 +3,7 @@
 //   topo-bench ingest --events N [--window W] [--threads T] [--json]
 //   topo-bench merge  --events N [--json]
 //   topo-bench open   --events N [--dir D] [--json]
+//   topo-bench profile --events N [--meta-cache] [--batch-blocked] [--coalesce-project]
 //   topo-bench all    [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
@@ -38,6 +39,21 @@ void AddShapeOptions(CLI::App* cmd, topo::bench::GraphShape& shape, std::string&
   cmd->add_option("--seed", shape.seed, "generator seed")->capture_default_str();
 }
 
+void AddExperimentOptions(CLI::App* cmd, topo::bench::Experiments& e) {
+  cmd->add_flag("--meta-cache", e.meta_cache,
+                "experiment: GetMeta from memory for vertices applied in this run");
+  cmd->add_flag("--batch-blocked", e.batch_blocked,
+                "experiment: blocked vertices in memory until the batch commits");
+  cmd->add_flag("--coalesce-project", e.coalesce_project,
+                "experiment: one projection write per (object, path) per batch");
+  cmd->add_flag("--resolve-by-index", e.resolve_by_index,
+                "experiment: ResolveDependency without rewriting blocked.missing");
+  cmd->add_flag("--incremental-project", e.incremental_project,
+                "experiment: project only the paths an op changed");
+  cmd->add_flag("--split-resolve", e.split_resolve,
+                "time each statement of ResolveDependency apart");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,8 +64,9 @@ int main(int argc, char** argv) {
 
   IngestOptions ingest;
   std::string ingest_ops = "small";
-  auto* ingest_cmd = app.add_subcommand("ingest", "N vertices of one object, shuffled, into a "
-                                                  "fresh replica (child process)");
+  auto* ingest_cmd = app.add_subcommand("ingest",
+                                        "N vertices of one object, shuffled, into a "
+                                        "fresh replica (child process)");
   ingest_cmd->add_option("--events", ingest.shape.events, "vertices")->capture_default_str();
   ingest_cmd->add_option("--window", ingest.window, "shuffle window; 0 = whole set")
       ->capture_default_str();
@@ -61,6 +78,19 @@ int main(int argc, char** argv) {
   AddShapeOptions(ingest_cmd, ingest.shape, ingest_ops);
   ingest_cmd->add_flag("--json", json, "one JSON object on stdout");
 
+  ProfileOptions profile;
+  std::string profile_ops = "small";
+  auto* profile_cmd = app.add_subcommand(
+      "profile", "time every store call of the sequential ingest stage (and experiments)");
+  profile_cmd->add_option("--events", profile.shape.events, "vertices")->capture_default_str();
+  profile_cmd->add_option("--window", profile.window, "shuffle window; 0 = whole set")
+      ->capture_default_str();
+  profile_cmd->add_option("--threads", profile.threads, "verify threads; 0 = per core")
+      ->capture_default_str();
+  AddExperimentOptions(profile_cmd, profile.experiments);
+  AddShapeOptions(profile_cmd, profile.shape, profile_ops);
+  profile_cmd->add_flag("--json", json, "one JSON object on stdout");
+
   MergeOptions merge;
   auto* merge_cmd =
       app.add_subcommand("merge", "two replicas make N ops each, then take in each other's");
@@ -69,15 +99,21 @@ int main(int argc, char** argv) {
   merge_cmd->add_option("--threads", merge.threads, "PrepareAll threads; 0 = per core")
       ->capture_default_str();
   merge_cmd->add_option("--seed", merge.seed, "op seed")->capture_default_str();
+  merge_cmd->add_flag("--profile", merge.profile,
+                      "also apply a's vertices to a copy of b with every store call timed");
+  AddExperimentOptions(merge_cmd, merge.experiments);
   merge_cmd->add_flag("--json", json, "one JSON object on stdout");
 
   OpenOptions open;
   open.shape.events = 100'000;
   std::string open_ops = "small";
-  auto* open_cmd = app.add_subcommand("open", "open a replica of N vertices and read the object "
-                                              "(child process)");
+  auto* open_cmd = app.add_subcommand("open",
+                                      "open a replica of N vertices and read the object "
+                                      "(child process)");
   open_cmd->add_option("--events", open.shape.events, "vertices")->capture_default_str();
   open_cmd->add_option("--dir", open.dir, "cache of built databases (default: a temporary dir)");
+  open_cmd->add_flag("--build-incremental", open.build_incremental,
+                     "build with the per-path projection emulation (for large --ops map)");
   AddShapeOptions(open_cmd, open.shape, open_ops);
   open_cmd->add_flag("--json", json, "one JSON object on stdout");
 
@@ -104,6 +140,9 @@ int main(int argc, char** argv) {
     if (ingest_cmd->parsed()) {
       ingest.shape.mix = ParseOpMix(ingest_ops);
       Print("ingest", RunIngest(ingest), json);
+    } else if (profile_cmd->parsed()) {
+      profile.shape.mix = ParseOpMix(profile_ops);
+      Print("profile", RunProfile(profile), json);
     } else if (merge_cmd->parsed()) {
       Print("merge", RunMerge(merge), json);
     } else if (open_cmd->parsed()) {

@@ -228,7 +228,7 @@ TEST(Keystore, EncryptedFileWithoutPassphraseFails) {
   Bytes before = ReadFile(path);
   auto r = LoadOrCreateIdentity(path, Options());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "key file " + path + " is encrypted: pass --passphrase");
+  EXPECT_EQ(r.status().message(), "key file " + path + " is encrypted and no passphrase was given");
   EXPECT_EQ(ReadFile(path), before);
 }
 
