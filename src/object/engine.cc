@@ -1,5 +1,7 @@
 #include "object/engine.h"
 
+#include <algorithm>
+
 #include "codec/object_payload.h"
 #include "util/encoding.h"
 #include "util/varint.h"
@@ -21,6 +23,12 @@ std::vector<store::ProjectionWrite> ProjectField(const codec::ObjectId& object,
   return {{"INSERT OR REPLACE INTO object_values (object, path, value) VALUES (?1, ?2, ?3)",
            {Bytes(object.view().begin(), object.view().end()), std::string(field),
             value.dump()}}};
+}
+
+std::vector<store::ProjectionWrite> ProjectRemoval(const codec::ObjectId& object,
+                                                   std::string_view path) {
+  return {{"DELETE FROM object_values WHERE object = ?1 AND path = ?2",
+           {Bytes(object.view().begin(), object.view().end()), std::string(path)}}};
 }
 
 std::vector<store::ProjectionWrite> ProjectGenesis(const codec::ObjectId& object,
@@ -66,8 +74,8 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
     auto g = codec::DecodeGenesisPayload(v.payload);
     if (!g.ok()) return Status::Internal("apply before validate: " + g.status().message());
     TOPO_RETURN_IF_ERROR(state_.Put(v.id, kBlueprintKey, AsBytes(g->blueprint)));
-    for (const auto& w : ProjectGenesis(v.id, g->blueprint)) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
-    return Status::Ok();
+    // Every field gets its row from the start (0, null, [], ...), as a rebuild would write.
+    return ProjectAll(v.id);
   }
   TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(v.object_id));
   auto p = codec::DecodeOpPayload(v.payload);
@@ -76,14 +84,68 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
   Bytes prefix = FieldPrefix(p->field);
   OpContext ctx{v.id, v.created_at, v.author, v.depth};
   TOPO_ASSIGN_OR_RETURN(auto effects, ApplyOp(state_, v.object_id, prefix, field.type, p->op, ctx));
-  (void)effects;
-  // Projection granularity is the top-level field, re-rendered whole after every operation:
-  // each row then always equals the render of the current state, in any delivery order.
-  // The cost is O(field size) per operation; apps with large collections (chat) bring their
-  // own projector that writes rows incrementally.
-  TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, v.object_id, prefix, field.type));
-  for (const auto& w : ProjectField(v.object_id, field.name, value))
-    TOPO_RETURN_IF_ERROR(sink_.Execute(w));
+  return Project(v.object_id, field, prefix, effects);
+}
+
+Status ObjectEngine::Project(const codec::ObjectId& object, const FieldDecl& field,
+                             ByteView prefix, const std::vector<Effect>& effects) {
+  // Every row is rewritten from the current state whenever the op may have changed it (the
+  // effects never miss a change), so each row equals the render of the state, in any
+  // delivery order. Non-map fields are one row, re-rendered whole: O(field size) per op.
+  // A map field is one row per visible key: O(size of that key's value) per op.
+  auto write = [&](const std::vector<store::ProjectionWrite>& ws) -> Status {
+    for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
+    return Status::Ok();
+  };
+  if (field.type.kind != CrdtKind::kMap) {
+    if (effects.empty()) return Status::Ok();
+    TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, object, prefix, field.type));
+    return write(ProjectField(object, field.name, value));
+  }
+  std::vector<std::string> keys;  // top-level keys touched, each once
+  for (const auto& e : effects) {
+    TOPO_ASSIGN_OR_RETURN(auto path, SplitPath(e.path));
+    if (path.empty()) {
+      // The map as a whole: rewrite every visible key (never produced by today's ops).
+      TOPO_ASSIGN_OR_RETURN(auto all, object::Render(state_, object, prefix, field.type));
+      for (auto& [k, value] : all.items())
+        TOPO_RETURN_IF_ERROR(write(ProjectField(object, field.name + "/" + EscapePathKey(k), value)));
+      continue;
+    }
+    if (std::find(keys.begin(), keys.end(), path[0]) == keys.end()) keys.push_back(path[0]);
+  }
+  for (const auto& k : keys) {
+    std::string row = field.name + "/" + EscapePathKey(k);
+    auto value = RenderPath(state_, object, prefix, field.type, JoinPath({k}));
+    if (value.ok()) {
+      TOPO_RETURN_IF_ERROR(write(ProjectField(object, row, *value)));
+    } else if (value.status().code() == Code::kNotFound) {
+      TOPO_RETURN_IF_ERROR(write(ProjectRemoval(object, row)));  // the key is not visible
+    } else {
+      return value.status();
+    }
+  }
+  return Status::Ok();
+}
+
+Status ObjectEngine::ProjectAll(const codec::ObjectId& object) {
+  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));
+  for (const auto& w : ProjectGenesis(object, bp->name)) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
+  for (size_t i = 0; i < bp->fields.size(); ++i) {
+    const FieldDecl& field = bp->fields[i];
+    Bytes prefix = FieldPrefix(static_cast<uint32_t>(i));
+    TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, object, prefix, field.type));
+    std::vector<store::ProjectionWrite> ws;
+    if (field.type.kind != CrdtKind::kMap) {
+      ws = ProjectField(object, field.name, value);
+    } else {
+      for (auto& [k, v] : value.items()) {
+        auto one = ProjectField(object, field.name + "/" + EscapePathKey(k), v);
+        ws.insert(ws.end(), one.begin(), one.end());
+      }
+    }
+    for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
+  }
   return Status::Ok();
 }
 

@@ -18,10 +18,14 @@ namespace topo::object {
 
 Bytes FieldPrefix(uint32_t field);
 
-// The projector: a pure function from a field's rendered value to projection writes.
+// The projector: pure functions from rendered values to projection writes. Rows of
+// object_values are keyed by path: the field name, or for a map field, the field name and
+// one escaped key ("votes/alice"), so a change to one key rewrites one row.
 std::vector<store::ProjectionWrite> ProjectField(const codec::ObjectId& object,
-                                                 std::string_view field,
+                                                 std::string_view path,
                                                  const nlohmann::json& value);
+std::vector<store::ProjectionWrite> ProjectRemoval(const codec::ObjectId& object,
+                                                   std::string_view path);
 std::vector<store::ProjectionWrite> ProjectGenesis(const codec::ObjectId& object,
                                                    std::string_view blueprint);
 
@@ -37,8 +41,15 @@ class ObjectEngine final : public graph::Applier {
   Result<const Blueprint*> BlueprintOf(const codec::ObjectId& object);
   // The whole state of an object as JSON: {"field": value, ...}.
   Result<nlohmann::json> Render(const codec::ObjectId& object);
+  // Writes every projection row of an object from its current state (the rows the
+  // incremental projector keeps up to date). The caller deletes the old rows first.
+  Status ProjectAll(const codec::ObjectId& object);
 
  private:
+  // Rewrites the projection rows that `effects` of an op on `field` touched.
+  Status Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
+                 const std::vector<Effect>& effects);
+
   store::StateStore& state_;
   store::ProjectionSink& sink_;
   std::unordered_map<codec::ObjectId, const Blueprint*, FixedBytesHash> blueprints_;

@@ -203,6 +203,14 @@ Result<std::string> Replica::ProjectionDump() {
   return out;
 }
 
+Status Replica::RebuildProjections() {
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  TOPO_RETURN_IF_ERROR(db_->Exec("DELETE FROM object_values"));
+  TOPO_ASSIGN_OR_RETURN(auto ids, graph_.ListObjects());
+  for (const auto& id : ids) TOPO_RETURN_IF_ERROR(engine_.ProjectAll(id));
+  return txn.Commit();
+}
+
 Result<std::string> Replica::Fingerprint() {
   TOPO_ASSIGN_OR_RETURN(auto ids, graph_.ListObjects());
   std::sort(ids.begin(), ids.end());

@@ -86,6 +86,9 @@ class Replica {
   Result<std::string> Fingerprint();
   // The projection tables as deterministic text (tests compare these across replicas).
   Result<std::string> ProjectionDump();
+  // Deletes the generic projection and writes it again from object state, in one
+  // transaction (after a projector change; tests check it equals the incremental rows).
+  Status RebuildProjections();
 
   // ---- offline exchange ----
   // Writes the applied vertices (of one object, or all) to a bundle, parents first.
