@@ -8,22 +8,21 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
 #include <string>
 
 #include "codec/bundle.h"
 #include "codec/object_payload.h"
+#include "fuzz_support.h"
+
+const char topo::fuzz::kTargetName[] = "bundle_fuzz";
 
 namespace topo {
 namespace {
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "bundle_fuzz: %s\n", what);
-  std::abort();
-}
+using fuzz::Fail;
+using fuzz::ReadAll;
+using fuzz::WriteSeed;
 
 // A file that lives in memory for the whole run; path() names it for fopen().
 class MemFile {
@@ -49,39 +48,10 @@ class MemFile {
   std::string path_;
 };
 
-// A private directory, removed at exit.
-class WorkDirectory {
- public:
-  WorkDirectory() {
-    std::string base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-    path_ = base + "/topo-bundle-fuzz-XXXXXX";
-    if (!::mkdtemp(path_.data())) Fail("mkdtemp");
-  }
-  ~WorkDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 const std::string& OutputPath() {
-  static const WorkDirectory dir;
+  static const fuzz::WorkDirectory dir("bundle");
   static const std::string path = dir.path() + "/out.bundle";
   return path;
-}
-
-Bytes ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void WriteSeed(const std::string& dir, const std::string& name, ByteView b) {
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  if (!out) Fail("cannot write seed");
 }
 
 Bytes MakeBundle(const std::vector<Bytes>& records) {
@@ -123,13 +93,7 @@ void WriteSeeds(const std::string& dir) {
 }  // namespace
 }  // namespace topo
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("TOPO_FUZZ_WRITE_SEEDS")) {
-    topo::WriteSeeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+TOPO_FUZZ_SEEDS(topo::WriteSeeds)
 
 namespace topo {
 namespace {

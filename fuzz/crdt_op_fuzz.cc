@@ -3,28 +3,21 @@
 // every field type of the built-in blueprints must not crash.
 //
 // TOPO_FUZZ_WRITE_SEEDS=<dir> writes one encoding of every op kind to <dir> and exits.
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <algorithm>
 #include <string>
 
 #include "codec/crdt_op.h"
+#include "fuzz_support.h"
 #include "object/blueprint.h"
 #include "object/crdt.h"
+
+const char topo::fuzz::kTargetName[] = "crdt_op_fuzz";
 
 namespace topo {
 namespace {
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "crdt_op_fuzz: %s\n", what);
-  std::abort();
-}
-
-void WriteSeed(const std::string& dir, const std::string& name, ByteView b) {
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  if (!out) Fail("cannot write seed");
-}
+using fuzz::Fail;
+using fuzz::WriteSeed;
 
 codec::VertexId Id(uint8_t fill) {
   codec::VertexId id;
@@ -50,7 +43,7 @@ void WriteSeeds(const std::string& dir) {
       {"list_delete", {ListDelete{{ElemId{Id(8), 0}, ElemId{Id(8), 1}, ElemId{Id(9), 200}}}}},
   };
   for (const auto& [name, op] : ops) {
-    if (!CheckCrdtOp(op).ok()) Fail(("seed op " + name + " is not well-formed").c_str());
+    if (!CheckCrdtOp(op).ok()) Fail("seed op " + name + " is not well-formed");
     WriteSeed(dir, name, EncodeCrdtOp(op));
   }
 }
@@ -58,13 +51,7 @@ void WriteSeeds(const std::string& dir) {
 }  // namespace
 }  // namespace topo
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("TOPO_FUZZ_WRITE_SEEDS")) {
-    topo::WriteSeeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+TOPO_FUZZ_SEEDS(topo::WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace topo;

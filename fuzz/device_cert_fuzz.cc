@@ -2,26 +2,19 @@
 // the input and decode again to an equal certificate; verifying it must not crash.
 //
 // TOPO_FUZZ_WRITE_SEEDS=<dir> writes signed certificates to <dir> and exits.
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <algorithm>
 #include <string>
 
 #include "codec/identity.h"
+#include "fuzz_support.h"
+
+const char topo::fuzz::kTargetName[] = "device_cert_fuzz";
 
 namespace topo {
 namespace {
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "device_cert_fuzz: %s\n", what);
-  std::abort();
-}
-
-void WriteSeed(const std::string& dir, const std::string& name, ByteView b) {
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  if (!out) Fail("cannot write seed");
-}
+using fuzz::Fail;
+using fuzz::WriteSeed;
 
 crypto::SigningKey KeyFrom(uint8_t tag) {
   uint8_t seed[32] = {'c', 'e', 'r', 't', tag};
@@ -52,13 +45,7 @@ void WriteSeeds(const std::string& dir) {
 }  // namespace
 }  // namespace topo
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("TOPO_FUZZ_WRITE_SEEDS")) {
-    topo::WriteSeeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+TOPO_FUZZ_SEEDS(topo::WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace topo;

@@ -26,13 +26,15 @@
 // TOPO_FUZZ_VERBOSE=1 prints each ingest's outcome counts and problems (to read a reproducer).
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "codec/object_payload.h"
 #include "codec/reader.h"
+#include "fuzz_support.h"
 #include "object/replica.h"
 #include "util/varint.h"
+
+const char topo::fuzz::kTargetName[] = "ingest_fuzz";
 
 namespace topo {
 namespace {
@@ -50,10 +52,7 @@ enum Flag : uint8_t {
   kBadSignature = 64,
 };
 
-[[noreturn]] void Fail(const std::string& what) {
-  std::fprintf(stderr, "ingest_fuzz: %s\n", what.c_str());
-  std::abort();
-}
+using fuzz::Fail;
 
 crypto::SigningKey KeyFrom(uint8_t tag) {
   uint8_t seed[32] = {'i', 'n', 'g', 'e', 's', 't', tag};
@@ -229,13 +228,12 @@ Bytes GenesisBody(uint8_t flags, const std::string& blueprint, uint8_t nonce) {
   return b;
 }
 
+// Writes the input `config` || Record(records[0]) || Record(records[1]) || ...
 void WriteSeed(const std::string& dir, const std::string& name, uint8_t config,
                const std::vector<Bytes>& records) {
   Bytes in{config};
   for (const auto& r : records) Append(in, Record(r));
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(in.data()), static_cast<std::streamsize>(in.size()));
-  if (!out) Fail("cannot write seed");
+  fuzz::WriteSeed(dir, name, in);
 }
 
 void WriteSeeds(const std::string& dir) {
@@ -296,13 +294,7 @@ void WriteSeeds(const std::string& dir) {
 }  // namespace
 }  // namespace topo
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("TOPO_FUZZ_WRITE_SEEDS")) {
-    topo::WriteSeeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+TOPO_FUZZ_SEEDS(topo::WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace topo;

@@ -13,15 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <optional>
 #include <string>
 
 #include "codec/reader.h"
+#include "fuzz_support.h"
 #include "store/keystore.h"
+
+const char topo::fuzz::kTargetName[] = "keyfile_fuzz";
 
 namespace topo {
 namespace {
@@ -30,15 +30,9 @@ constexpr const char* kPassphrase = "fuzz passphrase";
 constexpr uint64_t kFuzzMaxOps = 2;
 constexpr uint64_t kFuzzMaxMem = 64 * 1024;
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "keyfile_fuzz: %s\n", what);
-  std::abort();
-}
-
-Bytes ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using fuzz::Fail;
+using fuzz::ReadAll;
+using fuzz::WriteSeed;
 
 void WriteFile0600(const std::string& path, ByteView b) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -53,27 +47,10 @@ void WriteFile0600(const std::string& path, ByteView b) {
   ::close(fd);
 }
 
-// A private directory for the key file, removed at exit. On tmpfs when there is one: the
-// keystore fsyncs what it writes.
-class WorkDirectory {
- public:
-  WorkDirectory() {
-    std::string base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-    path_ = base + "/topo-keyfile-fuzz-XXXXXX";
-    if (!::mkdtemp(path_.data())) Fail("mkdtemp");
-  }
-  ~WorkDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
+// A private directory for the key file, removed at exit (on tmpfs when there is one: the
+// keystore fsyncs what it writes).
 const std::string& WorkDir() {
-  static const WorkDirectory dir;
+  static const fuzz::WorkDirectory dir("keyfile");
   return dir.path();
 }
 
@@ -83,19 +60,14 @@ void WriteSeeds(const std::string& dir) {
   plain.device_name = "fuzz laptop";
   plain.clock = &clock;
   auto a = store::LoadOrCreateIdentity(WorkDir() + "/plain.keys", plain);
-  if (!a.ok()) Fail(("seed plaintext: " + a.status().ToString()).c_str());
+  if (!a.ok()) Fail("seed plaintext: " + a.status().ToString());
   store::KeystoreOptions sealed = plain;
   sealed.passphrase = kPassphrase;
   sealed.pwhash = {1, 8192};
   auto b = store::LoadOrCreateIdentity(WorkDir() + "/sealed.keys", sealed);
-  if (!b.ok()) Fail(("seed encrypted: " + b.status().ToString()).c_str());
-  for (const char* name : {"plain.keys", "sealed.keys"}) {
-    Bytes file = ReadAll(WorkDir() + "/" + name);
-    std::ofstream out(dir + "/" + name, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(file.data()),
-              static_cast<std::streamsize>(file.size()));
-    if (!out) Fail("cannot write seed");
-  }
+  if (!b.ok()) Fail("seed encrypted: " + b.status().ToString());
+  for (const char* name : {"plain.keys", "sealed.keys"})
+    WriteSeed(dir, name, ReadAll(WorkDir() + "/" + name));
 }
 
 // Whether the header is encrypted and asks for argon2id work over the fuzzing budget.
@@ -128,7 +100,7 @@ void CheckLoaded(const std::string& path, ByteView in, const store::DeviceIdenti
   if (!encrypted.ok() || *encrypted != passphrase.has_value())
     Fail("IsEncrypted disagrees with LoadIdentity");
   Status s = store::ChangePassphrase(path, passphrase, std::nullopt);
-  if (!s.ok()) Fail(("ChangePassphrase to plaintext failed: " + s.ToString()).c_str());
+  if (!s.ok()) Fail("ChangePassphrase to plaintext failed: " + s.ToString());
   if (!passphrase) {
     Bytes again = ReadAll(path);
     if (!std::equal(again.begin(), again.end(), in.begin(), in.end()))
@@ -142,13 +114,7 @@ void CheckLoaded(const std::string& path, ByteView in, const store::DeviceIdenti
 }  // namespace
 }  // namespace topo
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("TOPO_FUZZ_WRITE_SEEDS")) {
-    topo::WriteSeeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+TOPO_FUZZ_SEEDS(topo::WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace topo;

@@ -2,27 +2,20 @@
 // or an operation payload that decodes must re-encode to exactly the input.
 //
 // TOPO_FUZZ_WRITE_SEEDS=<dir> writes valid genesis and operation payloads to <dir> and exits.
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <algorithm>
 #include <string>
 
 #include "codec/object_payload.h"
+#include "fuzz_support.h"
 #include "object/blueprint.h"
+
+const char topo::fuzz::kTargetName[] = "object_payload_fuzz";
 
 namespace topo {
 namespace {
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "object_payload_fuzz: %s\n", what);
-  std::abort();
-}
-
-void WriteSeed(const std::string& dir, const std::string& name, ByteView b) {
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  if (!out) Fail("cannot write seed");
-}
+using fuzz::Fail;
+using fuzz::WriteSeed;
 
 void WriteSeeds(const std::string& dir) {
   using namespace codec;
@@ -44,13 +37,7 @@ void WriteSeeds(const std::string& dir) {
 }  // namespace
 }  // namespace topo
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("TOPO_FUZZ_WRITE_SEEDS")) {
-    topo::WriteSeeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+TOPO_FUZZ_SEEDS(topo::WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace topo;

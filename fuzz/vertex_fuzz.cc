@@ -3,32 +3,25 @@
 // signature must not crash.
 //
 // TOPO_FUZZ_WRITE_SEEDS=<dir> writes valid encodings to <dir> and exits (scripts/fuzz.sh).
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <algorithm>
 #include <string>
 
 #include "codec/crdt_op.h"
 #include "codec/object_payload.h"
 #include "codec/vertex.h"
+#include "fuzz_support.h"
+
+const char topo::fuzz::kTargetName[] = "vertex_fuzz";
 
 namespace topo {
 namespace {
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "vertex_fuzz: %s\n", what);
-  std::abort();
-}
+using fuzz::Fail;
+using fuzz::WriteSeed;
 
 crypto::SigningKey SeedKey() {
   uint8_t seed[32] = {'v', 'e', 'r', 't', 'e', 'x'};
   return std::move(crypto::SigningKey::FromSeed(ByteView(seed, 32))).value();
-}
-
-void WriteSeed(const std::string& dir, const std::string& name, ByteView b) {
-  std::ofstream out(dir + "/" + name, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  if (!out) Fail("cannot write seed");
 }
 
 void WriteSeeds(const std::string& dir) {
@@ -69,13 +62,7 @@ void WriteSeeds(const std::string& dir) {
 }  // namespace
 }  // namespace topo
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("TOPO_FUZZ_WRITE_SEEDS")) {
-    topo::WriteSeeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+TOPO_FUZZ_SEEDS(topo::WriteSeeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace topo;
