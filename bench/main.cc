@@ -39,9 +39,18 @@ void AddShapeOptions(CLI::App* cmd, topo::bench::GraphShape& shape, std::string&
   cmd->add_option("--seed", shape.seed, "generator seed")->capture_default_str();
 }
 
+void AddSqliteOptions(CLI::App* cmd, topo::bench::Experiments& e) {
+  cmd->add_option("--wal-autocheckpoint", e.wal_autocheckpoint,
+                  "experiment: PRAGMA wal_autocheckpoint (pages; 0 = as topo configures)");
+  cmd->add_option("--cache-kib", e.cache_kib,
+                  "experiment: PRAGMA cache_size in KiB (0 = as topo configures)");
+}
+
 void AddExperimentOptions(CLI::App* cmd, topo::bench::Experiments& e) {
   cmd->add_flag("--meta-cache", e.meta_cache,
                 "experiment: GetMeta from memory for vertices applied in this run");
+  cmd->add_flag("--id-filter", e.id_filter,
+                "experiment: lookups of ids the store does not hold answered from memory");
   cmd->add_flag("--batch-blocked", e.batch_blocked,
                 "experiment: blocked vertices in memory until the batch commits");
   cmd->add_flag("--coalesce-project", e.coalesce_project,
@@ -52,6 +61,7 @@ void AddExperimentOptions(CLI::App* cmd, topo::bench::Experiments& e) {
                 "experiment: project only the paths an op changed");
   cmd->add_flag("--split-resolve", e.split_resolve,
                 "time each statement of ResolveDependency apart");
+  AddSqliteOptions(cmd, e);
 }
 
 }  // namespace
@@ -75,6 +85,7 @@ int main(int argc, char** argv) {
   ingest_cmd->add_option("--chunk", ingest.chunk, "vertices per Replica::Ingest call")
       ->capture_default_str();
   ingest_cmd->add_flag("--keep", ingest.keep, "keep the temporary directory");
+  AddSqliteOptions(ingest_cmd, ingest.sqlite);
   AddShapeOptions(ingest_cmd, ingest.shape, ingest_ops);
   ingest_cmd->add_flag("--json", json, "one JSON object on stdout");
 
@@ -129,6 +140,7 @@ int main(int argc, char** argv) {
   ingest_child_cmd->add_option("--events", ingest_child.events)->required();
   ingest_child_cmd->add_option("--threads", ingest_child.threads);
   ingest_child_cmd->add_option("--chunk", ingest_child.chunk);
+  AddSqliteOptions(ingest_child_cmd, ingest_child.sqlite);
   OpenChildOptions open_child;
   auto* open_child_cmd = app.add_subcommand("open-child", "")->group("");
   open_child_cmd->add_option("--db", open_child.db)->required();

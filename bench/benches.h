@@ -1,0 +1,79 @@
+// The benchmarks topo-bench runs. Each returns its figures as one JSON object (keys in the
+// order they are printed) and throws Failure when a correctness check fails.
+//
+//   ingest  N vertices of one object, 4 authors on concurrent branches, shuffled in windows,
+//           into a fresh on-disk replica in a child process: events/s against single-core
+//           Ed25519 verifies/s, peak RSS, bytes on disk per vertex.
+//   merge   two replicas of one doc each make N local ops, then take in the other's: the
+//           apply time with signature checks timed apart; fingerprints must match.
+//   profile the sequential stage of ingest with every store call timed, and optional
+//           emulations of proposed src/ changes (see profile_bench.cc).
+//   open    a database of N vertices: time to open it and read the object, and peak RSS,
+//           in a child process.
+#pragma once
+
+#include <string>
+
+#include "bench/harness.h"
+#include "bench/profiled_pipeline.h"
+#include "bench/workload.h"
+
+namespace topo::bench {
+
+struct IngestOptions {
+  GraphShape shape;
+  uint64_t window = 10'000;  // 0 = shuffle the whole set
+  unsigned threads = 0;      // signature-check threads; 0 = one per core
+  size_t chunk = 8 * 4096;   // vertices handed to one Replica::Ingest call (as ImportBundle)
+  size_t verify_sample = 20'000;
+  bool keep = false;   // keep the temporary directory (its path goes to stderr)
+  Experiments sqlite;  // only its SQLite settings are used
+};
+Json RunIngest(const IngestOptions& options);
+
+struct IngestChildOptions {
+  std::string bundle, db, object_hex;
+  uint64_t events = 0;
+  unsigned threads = 0;
+  size_t chunk = 8 * 4096;
+  Experiments sqlite;  // only its SQLite settings are used
+};
+// The timed part of `ingest`, run in the child process.
+Json RunIngestChild(const IngestChildOptions& options);
+
+struct ProfileOptions {
+  GraphShape shape;
+  uint64_t window = 10'000;
+  unsigned threads = 0;
+  Experiments experiments;
+};
+Json RunProfile(const ProfileOptions& options);
+
+struct MergeOptions {
+  uint64_t events = 20'000;  // ops made by each replica
+  uint32_t keys = 100;       // map keys and set elements the ops touch
+  unsigned threads = 0;      // for PrepareAll; 0 = one per core
+  uint64_t seed = 1;
+  // Also take a's vertices into a third copy of b through ProfiledPipeline and print where
+  // the time goes (with the chosen experiments).
+  bool profile = false;
+  Experiments experiments;
+};
+Json RunMerge(const MergeOptions& options);
+
+struct OpenOptions {
+  GraphShape shape;
+  std::string dir;  // cache of built databases; empty = a temporary directory
+  // Build through ProfiledPipeline's per-path projection emulation instead of a Replica:
+  // same graph and state tables, and fast enough to build a large --ops map object.
+  bool build_incremental = false;
+};
+Json RunOpen(const OpenOptions& options);
+
+struct OpenChildOptions {
+  std::string db, object_hex;
+};
+// The timed part of `open`, run in the child process.
+Json RunOpenChild(const OpenChildOptions& options);
+
+}  // namespace topo::bench
