@@ -7,7 +7,7 @@
 //   merge   two replicas of one doc each make N local ops, then take in the other's: the
 //           apply time with signature checks timed apart; fingerprints must match.
 //   profile the sequential stage of ingest with every store call timed, and optional
-//           emulations of proposed src/ changes (see profile_bench.cc).
+//           emulations of proposed src/ changes (profiled_pipeline.h, experiments.h).
 //   open    a database of N vertices: time to open it and read the object, and peak RSS,
 //           in a child process.
 #pragma once

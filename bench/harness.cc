@@ -142,6 +142,11 @@ ChildResult RunChild(const std::vector<std::string>& args) {
   return r;
 }
 
+Json GoalVerdict(bool at_goal_size, bool met, const std::string& goal_size) {
+  if (!at_goal_size) return "not judged (the goal is at " + goal_size + ")";
+  return met;
+}
+
 std::string Thousands(double v) {
   char buf[64];
   if (std::fabs(v) >= 1000 || v == std::floor(v)) {

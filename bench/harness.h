@@ -103,6 +103,10 @@ struct ChildResult {
 // through; its stdout must be one JSON object. Throws Failure when the child fails.
 ChildResult RunChild(const std::vector<std::string>& args);
 
+// A goal's verdict: true or false when the run is at the size the goal names, else the
+// string "not judged (the goal is at <size>)".
+Json GoalVerdict(bool at_goal_size, bool met, const std::string& goal_size);
+
 // Formats figures for people: "12,345" / "1.23".
 std::string Thousands(double v);
 // Prints a result object as aligned "key  value" lines (nested objects indented).

@@ -96,10 +96,13 @@ Json RunIngest(const IngestOptions& options) {
   if (options.sqlite.cache_kib > 0) d["cache_kib"] = options.sqlite.cache_kib;
   d["generate_s"] = gen_s;
   r["detail"] = std::move(d);
-  r["goal"] = Json{{"ratio", ">= 1.0 (at least 0.7)"},
-                   {"ratio_met", events_per_s / verify_per_s >= 1.0},
+  const double ratio = events_per_s / verify_per_s;
+  r["goal"] = Json{{"ratio", ">= 1.0, at least 0.7"},
+                   {"ratio_1_0_met", ratio >= 1.0},
+                   {"ratio_0_7_met", ratio >= 0.7},
                    {"peak_rss", "< 64 MiB while ingesting 1M"},
-                   {"peak_rss_met", peak_rss_kb < 64 * 1024}};
+                   {"peak_rss_met",
+                    GoalVerdict(gen.vertices >= 1'000'000, peak_rss_kb < 64 * 1024, "1,000,000")}};
   return r;
 }
 

@@ -107,7 +107,8 @@ Json RunOpen(const OpenOptions& options) {
   d["database"] = tmp ? std::string("(temporary)") : db;
   r["detail"] = std::move(d);
   r["goal"] = Json{{"open", "< 1000 ms and < 64 MiB at 1M vertices"},
-                   {"met", open_ms < 1000 && peak_rss_kb < 64 * 1024}};
+                   {"met", GoalVerdict(options.shape.events >= 1'000'000,
+                                       open_ms < 1000 && peak_rss_kb < 64 * 1024, "1,000,000")}};
   return r;
 }
 
