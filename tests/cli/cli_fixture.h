@@ -22,6 +22,7 @@
 #include "cli/run_topo.h"
 #include "store/keystore.h"
 #include "util/encoding.h"
+#include "testing/temp_dir.h"
 
 namespace topo::cli_test {
 
@@ -31,26 +32,7 @@ using Words = std::vector<std::string>;
 
 inline const Words kTypes = {"counter", "register", "mvregister", "set", "map", "list", "doc"};
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "topo-cli-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
+using ::topo::testing::TempDir;
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -34,6 +34,7 @@
 #include "object/replica.h"
 #include "store/database.h"
 #include "util/encoding.h"
+#include "testing/temp_dir.h"
 
 namespace topo::object {
 namespace {
@@ -77,22 +78,7 @@ crypto::SigningKey KeyFor(uint64_t seed, uint8_t who) {
 }
 
 // A private directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "topo-crash-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using ::topo::testing::TempDir;
 
 void RemoveDatabase(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());

@@ -14,6 +14,7 @@
 
 #include "codec/reader.h"
 #include "util/clock.h"
+#include "testing/temp_dir.h"
 
 namespace topo::store {
 namespace {
@@ -23,24 +24,7 @@ namespace fs = std::filesystem;
 // argon2id at its cheapest sensible setting, so tests do not spend seconds hashing.
 const crypto::PwHashParams kFastPwHash{1, 8u << 20};
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "topo-keystore-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (fs::path(path_) / name).string(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::topo::testing::TempDir;
 
 Bytes ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

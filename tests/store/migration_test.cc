@@ -6,26 +6,12 @@
 
 #include "store/database.h"
 #include "store/schema.h"
+#include "testing/temp_dir.h"
 
 namespace topo::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "topo_migration_XXXXXX";
-    const char* p = mkdtemp(tmpl.data());
-    path_ = p ? p : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ::topo::testing::TempDir;
 
 int64_t QueryInt(Database& db, std::string_view sql) {
   auto st = db.PrepareUncached(sql);
