@@ -223,6 +223,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   if (rc != SQLITE_OK) return OpenError(path, options, raw, rc);
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  sqlite3_rollback_hook(raw, &Database::OnRollback, db.get());
   TOPO_RETURN_IF_ERROR(db->Configure(options));
   return db;
 }
@@ -269,6 +270,7 @@ Status Database::Configure(const OpenOptions& options) {
 }
 
 Database::~Database() {
+  participants_.clear();
   if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   cache_.clear();  // finalize before close
   sqlite3_close_v2(db_);
@@ -325,7 +327,20 @@ Result<Statement> Database::PrepareUncached(std::string_view sql) {
 }
 
 Status Database::Begin() { return Prepare("BEGIN IMMEDIATE").Run(); }
-Status Database::Commit() { return Prepare("COMMIT").Run(); }
+Status Database::Commit() {
+  for (TxnParticipant* p : participants_) TOPO_RETURN_IF_ERROR(p->BeforeCommit());
+  return Prepare("COMMIT").Run();
+}
+
+void Database::OnRollback(void* self) {
+  auto* db = static_cast<Database*>(self);
+  ++db->rollback_epoch_;
+  for (TxnParticipant* p : db->participants_) p->AfterRollback();
+}
+
+void Database::AddParticipant(TxnParticipant* p) { participants_.push_back(p); }
+
+void Database::RemoveParticipant(TxnParticipant* p) { std::erase(participants_, p); }
 Status Database::Rollback() {
   if (!in_transaction()) return Status::Ok();
   return Prepare("ROLLBACK").Run();

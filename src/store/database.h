@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "store/schema.h"
 #include "util/bytes.h"
@@ -94,6 +95,20 @@ class Statement {
   Status bind_status_;  // the first bind error since the last Reset()
 };
 
+// Something that keeps state in memory on behalf of the current transaction: a write-back
+// cache that must reach SQLite before COMMIT, or a read cache that must forget what a
+// rollback undid. Registered with Database::AddParticipant; unregister before destruction.
+class TxnParticipant {
+ public:
+  virtual ~TxnParticipant() = default;
+  // Called by Database::Commit() before COMMIT, inside the transaction. An error aborts the
+  // commit (the transaction stays open; the caller rolls it back).
+  virtual Status BeforeCommit() = 0;
+  // Called whenever SQLite rolls a transaction back (explicitly or on its own after an
+  // error). Must not use the Database: forget what the transaction wrote, nothing more.
+  virtual void AfterRollback() = 0;
+};
+
 struct OpenOptions {
   bool create_if_missing = true;
   bool read_only = false;
@@ -136,6 +151,12 @@ class Database {
   Status Rollback();
   bool in_transaction() const;
 
+  // Participants run in registration order. Not owned.
+  void AddParticipant(TxnParticipant* p);
+  void RemoveParticipant(TxnParticipant* p);
+  // Incremented on every rollback: a cache may compare it instead of registering.
+  uint64_t rollback_epoch() const { return rollback_epoch_; }
+
   // PRAGMA user_version.
   Result<int> SchemaVersion();
   const std::string& path() const { return path_; }
@@ -144,6 +165,7 @@ class Database {
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status Configure(const OpenOptions& options);
+  static void OnRollback(void* self);
 
   struct SqlHash {
     using is_transparent = void;
@@ -153,6 +175,8 @@ class Database {
   std::string path_;
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
   Statement failed_;  // what Prepare() returns for SQL that does not prepare
+  std::vector<TxnParticipant*> participants_;
+  uint64_t rollback_epoch_ = 0;
 };
 
 // Rolls back in its destructor unless Commit() succeeded. Move-only.

@@ -181,6 +181,69 @@ TEST(Database, TransactionRollsBackOnDestruction) {
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM t"), 1);
 }
 
+// A write-back participant: buffers values, writes them in BeforeCommit, forgets on rollback.
+class BufferingParticipant final : public TxnParticipant {
+ public:
+  explicit BufferingParticipant(Database& db) : db_(db) { db_.AddParticipant(this); }
+  ~BufferingParticipant() override { db_.RemoveParticipant(this); }
+  Status BeforeCommit() override {
+    ++commits;
+    if (fail) return Status::IOError("participant refuses");
+    for (int64_t v : pending)
+      TOPO_RETURN_IF_ERROR(db_.Prepare("INSERT INTO t VALUES (?1)").Bind(1, v).Run());
+    pending.clear();
+    return Status::Ok();
+  }
+  void AfterRollback() override {
+    ++rollbacks;
+    pending.clear();
+  }
+  std::vector<int64_t> pending;
+  int commits = 0, rollbacks = 0;
+  bool fail = false;
+
+ private:
+  Database& db_;
+};
+
+TEST(Database, ParticipantsFlushBeforeCommitAndForgetOnRollback) {
+  auto db = OpenMemory();
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (a)").ok());
+  BufferingParticipant p(*db);
+  uint64_t epoch = db->rollback_epoch();
+  {
+    auto txn = Transaction::Begin(*db);
+    ASSERT_TRUE(txn.ok());
+    p.pending = {1, 2};
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM t"), 2);
+  EXPECT_EQ(p.commits, 1);
+  EXPECT_EQ(db->rollback_epoch(), epoch);
+  {
+    auto txn = Transaction::Begin(*db);
+    ASSERT_TRUE(txn.ok());
+    p.pending = {3};
+  }  // rolled back by the destructor
+  EXPECT_EQ(p.rollbacks, 1);
+  EXPECT_TRUE(p.pending.empty());
+  EXPECT_EQ(db->rollback_epoch(), epoch + 1);
+  {
+    auto txn = Transaction::Begin(*db);
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (9)").ok());
+    p.pending = {4};
+    p.fail = true;
+    Status st = txn->Commit();
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("participant refuses"), std::string::npos);
+    EXPECT_TRUE(txn->active());
+  }
+  // The failed commit left the transaction open and the destructor rolled it back.
+  EXPECT_EQ(p.rollbacks, 2);
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM t"), 2);
+}
+
 TEST(Database, TransactionsDoNotNest) {
   auto db = OpenMemory();
   ASSERT_TRUE(db->Begin().ok());
