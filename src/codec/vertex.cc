@@ -7,7 +7,7 @@
 namespace topo::codec {
 namespace {
 
-void WriteUnsigned(Writer& w, const Vertex& v) {
+void WriteHeader(Writer& w, const Vertex& v) {
   w.U8(v.version);
   w.Fixed(v.object_id);
   w.Varint(v.type);
@@ -18,6 +18,10 @@ void WriteUnsigned(Writer& w, const Vertex& v) {
   for (const auto& p : v.parents) w.Fixed(p);
   w.Varint(v.refs.size());
   for (const auto& r : v.refs) w.Fixed(r);
+}
+
+void WriteUnsigned(Writer& w, const Vertex& v) {
+  WriteHeader(w, v);
   w.LenBytes(v.payload);
 }
 
@@ -39,15 +43,23 @@ Status ReadIdList(Reader& r, std::string_view field, size_t max, std::vector<Ver
 
 }  // namespace
 
+Bytes EncodeHeader(const Vertex& v) {
+  Writer w;
+  WriteHeader(w, v);
+  return w.Take();
+}
+
 Status CheckVertexShape(const Vertex& v) {
   if (v.version != kVertexVersion)
     return Status::Corruption("vertex.version: unsupported version " + std::to_string(v.version));
   if (v.parents.size() > kMaxParents)
     return Status::Corruption("vertex.parents count: over its bound of 64");
-  if (v.refs.size() > kMaxRefs) return Status::Corruption("vertex.refs count: over its bound of 16");
+  if (v.refs.size() > kMaxRefs)
+    return Status::Corruption("vertex.refs count: over its bound of 16");
   if (!StrictlyAscending(v.parents))
     return Status::Corruption("vertex.parents: not sorted or has duplicates");
-  if (!StrictlyAscending(v.refs)) return Status::Corruption("vertex.refs: not sorted or has duplicates");
+  if (!StrictlyAscending(v.refs))
+    return Status::Corruption("vertex.refs: not sorted or has duplicates");
   if (v.payload.size() > kMaxPayload) return Status::Corruption("vertex.payload: over its bound");
   if (v.depth > kMaxDepth) return Status::Corruption("vertex.depth: over its bound");
   if (v.created_at > kMaxCreatedAt) return Status::Corruption("vertex.created_at: over its bound");
@@ -76,9 +88,7 @@ Bytes EncodeVertex(const Vertex& v) {
   return w.Take();
 }
 
-VertexId ComputeVertexId(const Vertex& v) {
-  return crypto::Hash(kVertexDomain, EncodeUnsigned(v));
-}
+VertexId ComputeVertexId(const Vertex& v) { return crypto::Hash(kVertexDomain, EncodeUnsigned(v)); }
 
 Status SignVertex(Vertex& v, const crypto::SigningKey& key) {
   std::sort(v.parents.begin(), v.parents.end());

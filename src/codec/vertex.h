@@ -38,8 +38,8 @@ constexpr size_t kMaxPayload = 256 * 1024;
 constexpr uint64_t kMaxDepth = uint64_t{1} << 48;
 constexpr uint64_t kMaxCreatedAt = uint64_t{1} << 53;  // year 287396: room, yet JSON-safe
 constexpr std::string_view kVertexDomain = "topo.vertex.v1";
-constexpr size_t kMaxVertexBytes = 1 + 32 + 5 + 32 + 10 + 10 + 1 + kMaxParents * 32 + 1 +
-                                   kMaxRefs * 32 + 4 + kMaxPayload + 64;
+constexpr size_t kMaxVertexBytes =
+    1 + 32 + 5 + 32 + 10 + 10 + 1 + kMaxParents * 32 + 1 + kMaxRefs * 32 + 4 + kMaxPayload + 64;
 
 struct Vertex {
   uint8_t version = kVertexVersion;
@@ -63,6 +63,8 @@ struct Vertex {
 
 // Every byte before the signature.
 Bytes EncodeUnsigned(const Vertex& v);
+// Every byte before payload_len: what an encrypted payload binds to (codec/group.h).
+Bytes EncodeHeader(const Vertex& v);
 // The full signed encoding.
 Bytes EncodeVertex(const Vertex& v);
 VertexId ComputeVertexId(const Vertex& v);
