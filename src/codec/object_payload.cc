@@ -17,6 +17,9 @@ Bytes EncodeGenesisPayload(const GenesisPayload& g) {
   w.U8(1);
   w.LenString(g.blueprint);
   w.Fixed(g.nonce);
+  w.U8((g.group ? 1 : 0) | (g.params.empty() ? 0 : 2));
+  if (g.group) w.Fixed(*g.group);
+  if (!g.params.empty()) w.LenBytes(g.params);
   return w.Take();
 }
 
@@ -31,6 +34,21 @@ Result<GenesisPayload> DecodeGenesisPayload(ByteView payload) {
   if (!IsBlueprintName(g.blueprint))
     return Status::Corruption("genesis.blueprint: not a blueprint name");
   TOPO_RETURN_IF_ERROR(r.Fixed("genesis.nonce", g.nonce));
+  uint8_t flags;
+  TOPO_RETURN_IF_ERROR(r.U8("genesis.flags", flags));
+  if (flags & ~3) return Status::Corruption("genesis.flags: unknown flags");
+  if (flags & 1) {
+    ObjectId group;
+    TOPO_RETURN_IF_ERROR(r.Fixed("genesis.group", group));
+    if (group.IsZero()) return Status::Corruption("genesis.group: zero");
+    g.group = group;
+  }
+  if (flags & 2) {
+    ByteView params;
+    TOPO_RETURN_IF_ERROR(r.LenBytes("genesis.params", kMaxGenesisParams, params));
+    if (params.empty()) return Status::Corruption("genesis.params: empty (omit it instead)");
+    g.params.assign(params.begin(), params.end());
+  }
   TOPO_RETURN_IF_ERROR(r.ExpectEnd("genesis"));
   return g;
 }
