@@ -1,0 +1,121 @@
+// The ACL state of a group (a workspace) and the rule that builds it: a fold over group
+// vertices in linear order (depth, id), where an operation takes effect only if it is
+// permitted in the state reached so far (docs/design/groups.md).
+//
+// Pure: no storage, no clock, no keys. The same code decides
+//   - validity: GroupState::Check(v, op) on the state of v's causal past (a vertex that fails
+//     is rejected durably), and
+//   - meaning: GroupState::Fold(...) over every group vertex of a causal past, where ops
+//     that fail Check at their turn are skipped (stored, valid, without effect).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "codec/group.h"
+#include "codec/vertex.h"
+#include "util/status.h"
+
+namespace topo::object {
+
+using codec::Role;
+using crypto::PublicKey;
+
+struct GroupDevice {
+  PublicKey user;
+  crypto::BoxPublicKey box;
+  std::string name;  // from the device certificate
+};
+
+struct GroupMember {
+  Role role = Role::kMember;
+  std::set<PublicKey> devices;
+};
+
+struct GroupInvite {
+  codec::InviteOp op;
+  PublicKey creator_user;
+  uint64_t uses = 0;
+  bool revoked = false;
+};
+
+struct GroupEpoch {
+  uint64_t ordinal = 0;  // 0 for the genesis epoch, +1 per effective new epoch in the fold
+  // Every sealed share addressed to a device, in fold order (a share-keys may add more).
+  std::map<PublicKey, std::vector<codec::SealedKey>> shares;
+};
+
+// One group vertex, decoded: the genesis (params set) or an ACL operation (op set).
+struct GroupVertex {
+  codec::Vertex vertex;
+  std::optional<codec::GroupParams> params;
+  std::optional<codec::GroupOp> op;
+};
+
+// Decodes the payload of a group vertex (genesis with blueprint "group" and params, or a
+// kGroupOpType vertex). Status::Rejected with the reason when it does not decode.
+Result<GroupVertex> DecodeGroupVertex(const codec::Vertex& v);
+
+class GroupState {
+ public:
+  // The state right after the genesis; Rejected when the genesis is not a valid group
+  // genesis (certificate not the author's or not verifying, first epoch not exactly the
+  // creator's device).
+  static Result<GroupState> FromGenesis(const GroupVertex& genesis);
+
+  // Ok when `v` (an op of this group) is permitted in this state; Status::Rejected naming
+  // the rule otherwise. Checks signatures inside the op (certificates, invite proofs), not
+  // the vertex signature (the ingest pipeline did).
+  Status Check(const GroupVertex& v) const;
+  // REQUIRES: Check(v).ok().
+  void Apply(const GroupVertex& v);
+
+  // The state of a causal past: `vertices` is every group vertex in it, sorted by (depth,
+  // id), genesis first. Ops that fail Check at their turn are skipped; `skipped`, if given,
+  // receives their ids and reasons.
+  static Result<GroupState> Fold(
+      std::span<const GroupVertex> vertices,
+      std::vector<std::pair<codec::VertexId, std::string>>* skipped = nullptr);
+
+  // Ok when `author` may write content under `epoch` in this state: it is a current member
+  // device and `epoch` is the current epoch.
+  Status CheckContent(const PublicKey& author, const codec::VertexId& epoch) const;
+
+  const codec::ObjectId& group() const { return group_; }
+  bool history_visible() const { return history_visible_; }
+  const std::map<PublicKey, GroupMember>& members() const { return members_; }
+  const std::map<PublicKey, GroupDevice>& devices() const { return devices_; }
+  const std::map<codec::VertexId, GroupInvite>& invites() const { return invites_; }
+  const std::map<codec::VertexId, GroupEpoch>& epochs() const { return epochs_; }
+  const std::set<PublicKey>& barred() const { return barred_; }
+  const codec::VertexId& current_epoch() const { return current_epoch_; }
+  std::optional<Role> RoleOf(const PublicKey& user) const;
+  // The user a current device acts for.
+  std::optional<PublicKey> UserOf(const PublicKey& device) const;
+
+  // The devices that remain after `v` removes what it removes: who a new epoch's keys must
+  // be sealed to. For a rotate, every current device.
+  std::set<PublicKey> DevicesAfter(const GroupVertex& v) const;
+
+ private:
+  Status CheckKeys(const std::vector<codec::DeviceKeyShare>& keys,
+                   const std::set<PublicKey>& devices, std::string_view what) const;
+  void StartEpoch(const codec::VertexId& id, const std::vector<codec::DeviceKeyShare>& keys);
+  void RemoveUser(const PublicKey& user);
+
+  codec::ObjectId group_;
+  bool history_visible_ = false;
+  std::map<PublicKey, GroupMember> members_;
+  std::map<PublicKey, GroupDevice> devices_;
+  std::map<codec::VertexId, GroupInvite> invites_;
+  std::map<codec::VertexId, GroupEpoch> epochs_;
+  std::set<PublicKey> barred_;
+  codec::VertexId current_epoch_;
+  uint64_t next_epoch_ordinal_ = 0;
+};
+
+}  // namespace topo::object
