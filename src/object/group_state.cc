@@ -123,12 +123,13 @@ Status GroupState::Check(const GroupVertex& v) const {
       return Deny("join: the invite expired");
     if (join->cert.device_key != author)
       return Deny("join: the certificate is not the author's device");
-    if (Status s = codec::VerifyDeviceCertificate(join->cert); !s.ok())
-      return Deny("join: certificate: " + s.message());
-    if (!crypto::Verify(inv.op.invite_key,
-                        codec::InviteProofDigest(group_, join->invite, join->cert).view(),
-                        join->proof))
-      return Deny("join: the invite proof does not verify");
+    if (!v.cert_verified) v.cert_verified = codec::VerifyDeviceCertificate(join->cert).ok();
+    if (!*v.cert_verified) return Deny("join: the certificate's signature does not verify");
+    if (!v.proof_verified)
+      v.proof_verified = crypto::Verify(
+          inv.op.invite_key, codec::InviteProofDigest(group_, join->invite, join->cert).view(),
+          join->proof);
+    if (!*v.proof_verified) return Deny("join: the invite proof does not verify");
     if (devices_.count(author)) return Deny("join: the device is already a member");
     const PublicKey& user = join->cert.user_key;
     if (inv.op.purpose == codec::InvitePurpose::kDevice) {

@@ -54,6 +54,11 @@ struct GroupVertex {
   codec::Vertex vertex;
   std::optional<codec::GroupParams> params;
   std::optional<codec::GroupOp> op;
+  // Signature checks inside a join (certificate, invite proof) depend on the vertex alone
+  // (the invite a join names is one fixed vertex), so a vertex folded many times verifies
+  // them once.
+  mutable std::optional<bool> cert_verified;
+  mutable std::optional<bool> proof_verified;
 };
 
 // Decodes the payload of a group vertex (genesis with blueprint "group" and params, or a
