@@ -36,9 +36,18 @@ const std::vector<Blueprint>& BuiltinBlueprints() {
   return all;
 }
 
+const Blueprint& GroupBlueprint() {
+  static const Blueprint group{
+      "group",
+      "a workspace: members, roles, invites, key epochs",
+      {{"name", FieldType::LwwRegister()}, {"profiles", FieldType::Map(FieldType::LwwRegister())}}};
+  return group;
+}
+
 const Blueprint* FindBlueprint(std::string_view name) {
   for (const auto& b : BuiltinBlueprints())
     if (b.name == name) return &b;
+  if (name == GroupBlueprint().name) return &GroupBlueprint();
   return nullptr;
 }
 

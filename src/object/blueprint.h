@@ -27,6 +27,11 @@ struct Blueprint {
 // The built-in blueprints: counter, register, mvregister, set, map, list (one field named
 // "value" each) and doc (one field of every kind, nested maps included).
 const std::vector<Blueprint>& BuiltinBlueprints();
+// The blueprint of a group (a workspace): its encrypted content fields, "name" and
+// "profiles" (display names by user key, hex). Its ACL is not fields but the group
+// operations of object/group_state.h. Made by Replica::CreateGroup, never CreateObject.
+const Blueprint& GroupBlueprint();
+// A built-in blueprint or the group blueprint by name; nullptr when unknown.
 const Blueprint* FindBlueprint(std::string_view name);
 
 }  // namespace topo::object

@@ -9,6 +9,8 @@
 namespace topo::object {
 namespace {
 const Bytes kBlueprintKey{0x00, 'b'};
+const Bytes kGroupKey{0x00, 'g'};
+constexpr size_t kRefsCacheEntries = 1 << 16;
 }  // namespace
 
 Bytes FieldPrefix(uint32_t field) {
@@ -21,8 +23,7 @@ std::vector<store::ProjectionWrite> ProjectField(const codec::ObjectId& object,
                                                  std::string_view field,
                                                  const nlohmann::json& value) {
   return {{"INSERT OR REPLACE INTO object_values (object, path, value) VALUES (?1, ?2, ?3)",
-           {Bytes(object.view().begin(), object.view().end()), std::string(field),
-            value.dump()}}};
+           {Bytes(object.view().begin(), object.view().end()), std::string(field), value.dump()}}};
 }
 
 std::vector<store::ProjectionWrite> ProjectRemoval(const codec::ObjectId& object,
@@ -51,14 +52,22 @@ Status ObjectEngine::Validate(const codec::Vertex& v, std::span<const graph::Ver
   if (v.is_genesis()) {
     auto g = codec::DecodeGenesisPayload(v.payload);
     if (!g.ok()) return Status::Rejected(g.status().message());
+    if (g->blueprint == GroupBlueprint().name) return ValidateGroupVertex(v);
     if (!FindBlueprint(g->blueprint))
       return Status::Rejected("unknown blueprint \"" + g->blueprint + "\"");
+    if (!g->params.empty())
+      return Status::Rejected("blueprint \"" + g->blueprint + "\" takes no params");
+    if (g->group) return ValidateContent(v, *g->group);
     return Status::Ok();
   }
+  if (v.type == codec::kGroupOpType) return ValidateGroupVertex(v);
   if (v.type != codec::kCrdtOpType)
     return Status::Rejected("vertex type " + std::to_string(v.type) + " is not an operation");
+  // The genesis is a parent's ancestor: it is applied, so the object is known.
+  TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));
+  if (group) return ValidateContent(v, *group);
   auto bp = BlueprintOf(v.object_id);
-  if (!bp.ok()) return bp.status();  // the genesis is a parent's ancestor: it is applied
+  if (!bp.ok()) return bp.status();
   auto p = codec::DecodeOpPayload(v.payload);
   if (!p.ok()) return Status::Rejected(p.status().message());
   if (p->field >= (*bp)->fields.size())
@@ -73,22 +82,25 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
   if (v.is_genesis()) {
     auto g = codec::DecodeGenesisPayload(v.payload);
     if (!g.ok()) return Status::Internal("apply before validate: " + g.status().message());
+    if (g->blueprint == GroupBlueprint().name) return ApplyGroupVertex(v);
     TOPO_RETURN_IF_ERROR(state_.Put(v.id, kBlueprintKey, AsBytes(g->blueprint)));
+    if (g->group) {
+      TOPO_RETURN_IF_ERROR(state_.Put(v.id, kGroupKey, g->group->view()));
+      group_of_[v.id] = g->group;
+      if (refs_cache_.size() >= kRefsCacheEntries) refs_cache_.clear();
+      refs_cache_[v.id] = v.refs;
+    }
     // Every field gets its row from the start (0, null, [], ...), as a rebuild would write.
     return ProjectAll(v.id);
   }
-  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(v.object_id));
-  auto p = codec::DecodeOpPayload(v.payload);
-  if (!p.ok()) return Status::Internal("apply before validate: " + p.status().message());
-  const FieldDecl& field = bp->fields[p->field];
-  Bytes prefix = FieldPrefix(p->field);
-  OpContext ctx{v.id, v.created_at, v.author, v.depth};
-  TOPO_ASSIGN_OR_RETURN(auto effects, ApplyOp(state_, v.object_id, prefix, field.type, p->op, ctx));
-  return Project(v.object_id, field, prefix, effects);
+  if (v.type == codec::kGroupOpType) return ApplyGroupVertex(v);
+  TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));
+  if (group) return ApplyContent(v, *group);
+  return ApplyPlain(v, v.payload, false);
 }
 
-Status ObjectEngine::Project(const codec::ObjectId& object, const FieldDecl& field,
-                             ByteView prefix, const std::vector<Effect>& effects) {
+Status ObjectEngine::Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
+                             const std::vector<Effect>& effects) {
   // Every row is rewritten from the current state whenever the op may have changed it (the
   // effects never miss a change), so each row equals the render of the state, in any
   // delivery order. Non-map fields are one row, re-rendered whole: O(field size) per op.
@@ -109,7 +121,8 @@ Status ObjectEngine::Project(const codec::ObjectId& object, const FieldDecl& fie
       // The map as a whole: rewrite every visible key (never produced by today's ops).
       TOPO_ASSIGN_OR_RETURN(auto all, object::Render(state_, object, prefix, field.type));
       for (auto& [k, value] : all.items())
-        TOPO_RETURN_IF_ERROR(write(ProjectField(object, field.name + "/" + EscapePathKey(k), value)));
+        TOPO_RETURN_IF_ERROR(
+            write(ProjectField(object, field.name + "/" + EscapePathKey(k), value)));
       continue;
     }
     if (std::find(keys.begin(), keys.end(), path[0]) == keys.end()) keys.push_back(path[0]);
@@ -153,9 +166,9 @@ Result<nlohmann::json> ObjectEngine::Render(const codec::ObjectId& object) {
   TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));
   nlohmann::json out = nlohmann::json::object();
   for (size_t i = 0; i < bp->fields.size(); ++i) {
-    TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, object,
-                                                     FieldPrefix(static_cast<uint32_t>(i)),
-                                                     bp->fields[i].type));
+    TOPO_ASSIGN_OR_RETURN(
+        auto value,
+        object::Render(state_, object, FieldPrefix(static_cast<uint32_t>(i)), bp->fields[i].type));
     out[bp->fields[i].name] = std::move(value);
   }
   return out;

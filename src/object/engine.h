@@ -2,15 +2,33 @@
 // vertex against its object's blueprint and applies it to the object's CRDT state, then
 // runs the projector, which mirrors each changed field into the object_values table.
 //
+// Groups (docs/design/groups.md): a group object's ACL operations are checked with the
+// GroupIndex of the group; a vertex of an object inside a group must name group vertices in
+// its refs, be made by a member device in the ACL state there, and seal its content under
+// the current epoch. Content is opened with the keys sealed to this device (SetLocalDevice);
+// content that cannot be opened yet waits in a per-object queue, in linear order, and is
+// applied when a key arrives.
+//
 // State layout in the StateStore, per object:
 //   0x00 'b'            -> blueprint name (written by the genesis vertex)
+//   0x00 'g'            -> the group the object belongs to (objects inside a group)
+//   0x00 'G' be64(depth) id -> the raw vertex (group objects: every vertex, to rebuild the
+//                          GroupIndex)
+//   0x00 'P' be64(depth) id -> the raw vertex (content waiting for a key, in linear order)
+//   0x00 'Q' object     -> "" (in a group's namespace: an object of it has queued content)
+//   0x00 'U' id         -> why the content of that vertex cannot be read (never applied)
 //   'F' varint(field)   -> prefix of that field's CRDT entries (object/crdt.h)
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "graph/ingest.h"
 #include "object/blueprint.h"
+#include "object/group_index.h"
+#include "object/group_keys.h"
 #include "store/projection.h"
 #include "store/state_store.h"
 
@@ -45,7 +63,38 @@ class ObjectEngine final : public graph::Applier {
   // incremental projector keeps up to date). The caller deletes the old rows first.
   Status ProjectAll(const codec::ObjectId& object);
 
+  // ---- groups ----
+  // The device this replica acts as: content sealed to `box` is readable here. Without it,
+  // the engine checks and stores group vertices but reads no content (a blind relay).
+  // `box` must outlive the engine.
+  void SetLocalDevice(const crypto::PublicKey& device, const crypto::BoxKey* box);
+  // Reads an applied vertex the engine needs again (a parent's refs). Set by the Replica.
+  void SetVertexSource(std::function<Result<Bytes>(const codec::VertexId&)> get_raw);
+  // The index of a group applied here; NotFound when `group` is not one.
+  Result<GroupIndex*> GroupIndexOf(const codec::ObjectId& group);
+  // The group an object belongs to, or nullopt. NotFound when the object is unknown.
+  Result<std::optional<codec::ObjectId>> GroupOf(const codec::ObjectId& object);
+  // The epoch keys this device holds for a group (empty when none).
+  const Keyring& KeyringOf(const codec::ObjectId& group);
+  // Vertices of `object` whose content waits for a key.
+  Result<uint64_t> QueuedCount(const codec::ObjectId& object);
+  // Drops every in-memory cache (indexes, keyrings, blueprints). The owner calls it when a
+  // transaction rolls back, since the caches may hold what it wrote.
+  void ForgetCaches();
+
  private:
+  Status ValidateGroupVertex(const codec::Vertex& v);
+  Status ValidateContent(const codec::Vertex& v, const codec::ObjectId& group);
+  Status ApplyGroupVertex(const codec::Vertex& v);
+  // Applies a content op of an object in a group: opens it, or queues it.
+  Status ApplyContent(const codec::Vertex& v, const codec::ObjectId& group);
+  // Applies a decoded op payload (plaintext) to an object's CRDT state and projection.
+  Status ApplyPlain(const codec::Vertex& v, ByteView payload, bool from_envelope);
+  Status MarkUnreadable(const codec::Vertex& v, std::string_view why);
+  // Applies queued content of every object of `group` that a key now opens.
+  Status ReplayQueued(const codec::ObjectId& group);
+  Result<std::vector<codec::VertexId>> GroupRefsOf(const codec::VertexId& id);
+  Status AbsorbKeys(const codec::ObjectId& group, bool* gained);
   // Rewrites the projection rows that `effects` of an op on `field` touched.
   Status Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
                  const std::vector<Effect>& effects);
@@ -53,6 +102,15 @@ class ObjectEngine final : public graph::Applier {
   store::StateStore& state_;
   store::ProjectionSink& sink_;
   std::unordered_map<codec::ObjectId, const Blueprint*, FixedBytesHash> blueprints_;
+  // nullopt = not in a group.
+  std::unordered_map<codec::ObjectId, std::optional<codec::ObjectId>, FixedBytesHash> group_of_;
+  std::unordered_map<codec::ObjectId, std::unique_ptr<GroupIndex>, FixedBytesHash> groups_;
+  std::unordered_map<codec::ObjectId, Keyring, FixedBytesHash> keyrings_;
+  // Group refs of recently applied vertices of objects in groups (parents ask for them).
+  std::unordered_map<codec::VertexId, std::vector<codec::VertexId>, FixedBytesHash> refs_cache_;
+  std::optional<crypto::PublicKey> device_;
+  const crypto::BoxKey* box_ = nullptr;
+  std::function<Result<Bytes>(const codec::VertexId&)> get_raw_;
 };
 
 }  // namespace topo::object

@@ -57,8 +57,8 @@ struct GroupVertex {
   // Signature checks inside a join (certificate, invite proof) depend on the vertex alone
   // (the invite a join names is one fixed vertex), so a vertex folded many times verifies
   // them once.
-  mutable std::optional<bool> cert_verified;
-  mutable std::optional<bool> proof_verified;
+  mutable std::optional<bool> cert_verified = std::nullopt;
+  mutable std::optional<bool> proof_verified = std::nullopt;
 };
 
 // Decodes the payload of a group vertex (genesis with blueprint "group" and params, or a

@@ -11,19 +11,25 @@ namespace {
 // The kind as people call it (the object types of the same name).
 const char* KindWord(CrdtKind kind) {
   switch (kind) {
-    case CrdtKind::kCounter: return "counter";
-    case CrdtKind::kLwwRegister: return "register";
-    case CrdtKind::kMvRegister: return "mvregister";
-    case CrdtKind::kOrSet: return "set";
-    case CrdtKind::kMap: return "map";
-    case CrdtKind::kList: return "list";
+    case CrdtKind::kCounter:
+      return "counter";
+    case CrdtKind::kLwwRegister:
+      return "register";
+    case CrdtKind::kMvRegister:
+      return "mvregister";
+    case CrdtKind::kOrSet:
+      return "set";
+    case CrdtKind::kMap:
+      return "map";
+    case CrdtKind::kList:
+      return "list";
   }
   return "?";
 }
 
 Status Usage(const FieldType& type, const std::string& why) {
-  return Status::InvalidArgument(why + " (a " + KindWord(type.kind) + " takes: " +
-                                 OpUsage(type) + ")");
+  return Status::InvalidArgument(why + " (a " + KindWord(type.kind) + " takes: " + OpUsage(type) +
+                                 ")");
 }
 
 Result<int64_t> ParseInt(const std::string& s, const char* what) {
@@ -47,9 +53,12 @@ Result<std::vector<Bytes>> SplitChars(const std::string& text) {
   for (size_t i = 0; i < text.size();) {
     size_t n = 1;
     auto c = static_cast<uint8_t>(text[i]);
-    if (c >= 0xF0) n = 4;
-    else if (c >= 0xE0) n = 3;
-    else if (c >= 0xC0) n = 2;
+    if (c >= 0xF0)
+      n = 4;
+    else if (c >= 0xE0)
+      n = 3;
+    else if (c >= 0xC0)
+      n = 2;
     out.emplace_back(text.begin() + i, text.begin() + i + n);
     i += n;
   }
@@ -76,12 +85,18 @@ nlohmann::json Elem(const codec::ElemId& e) {
 
 std::string OpUsage(const FieldType& type) {
   switch (type.kind) {
-    case CrdtKind::kCounter: return "add N | inc | dec";
-    case CrdtKind::kLwwRegister: return "set VALUE";
-    case CrdtKind::kMvRegister: return "set VALUE";
-    case CrdtKind::kOrSet: return "add ELEMENT | remove ELEMENT";
-    case CrdtKind::kMap: return "put KEY VALUE | remove KEY | at KEY <op of the value>";
-    case CrdtKind::kList: return "insert INDEX TEXT | append TEXT | delete INDEX [COUNT]";
+    case CrdtKind::kCounter:
+      return "add N | inc | dec";
+    case CrdtKind::kLwwRegister:
+      return "set VALUE";
+    case CrdtKind::kMvRegister:
+      return "set VALUE";
+    case CrdtKind::kOrSet:
+      return "add ELEMENT | remove ELEMENT";
+    case CrdtKind::kMap:
+      return "put KEY VALUE | remove KEY | at KEY <op of the value>";
+    case CrdtKind::kList:
+      return "insert INDEX TEXT | append TEXT | delete INDEX [COUNT]";
   }
   return "?";
 }

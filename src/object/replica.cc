@@ -5,6 +5,7 @@
 
 #include "codec/bundle.h"
 #include "codec/object_payload.h"
+#include "object/group_keys.h"
 #include "util/encoding.h"
 
 namespace topo::object {
@@ -18,7 +19,14 @@ Replica::Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key,
       state_(*db_),
       sink_(*db_),
       engine_(state_, sink_),
-      ingestor_(graph_, engine_) {}
+      ingestor_(graph_, engine_),
+      cache_guard_(engine_) {
+  if (options_.box) engine_.SetLocalDevice(key_.public_key(), options_.box);
+  engine_.SetVertexSource([this](const codec::VertexId& id) { return graph_.GetRaw(id); });
+  db_->AddParticipant(&cache_guard_);
+}
+
+Replica::~Replica() { db_->RemoveParticipant(&cache_guard_); }
 
 Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, crypto::SigningKey key,
                                                ReplicaOptions options) {
@@ -41,6 +49,8 @@ Result<codec::VertexId> Replica::ApplyLocal(codec::Vertex v) {
 }
 
 Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint) {
+  if (blueprint == GroupBlueprint().name)
+    return Status::InvalidArgument("a group is made by CreateGroup (topo create-workspace)");
   if (!FindBlueprint(blueprint)) {
     std::string names;
     for (const auto& b : BuiltinBlueprints()) names += (names.empty() ? "" : ", ") + b.name;
@@ -52,6 +62,34 @@ Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint) {
   v.created_at = options_.clock->NowMs();
   v.payload = codec::EncodeGenesisPayload({std::string(blueprint), crypto::RandomFixed<16>()});
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
+  TOPO_RETURN_IF_ERROR(txn.Commit());
+  return id;
+}
+
+Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint,
+                                              const codec::ObjectId& group) {
+  if (blueprint == GroupBlueprint().name)
+    return Status::InvalidArgument("a group cannot be inside another group");
+  if (!FindBlueprint(blueprint))
+    return Status::InvalidArgument("unknown object type \"" + std::string(blueprint) + "\"");
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  TOPO_ASSIGN_OR_RETURN(GroupIndex * index, engine_.GroupIndexOf(group));
+  auto heads = index->Heads();
+  if (heads.size() > codec::kMaxRefs)
+    return Status::InvalidArgument(
+        "the group has more than 16 concurrent heads; any group "
+        "operation (topo rotate) merges them");
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(heads));
+  if (!snap->state.devices().count(key_.public_key()))
+    return Status::PermissionDenied("this device is not a member of group " +
+                                    HexEncodeShort(group));
+  codec::Vertex v;
+  v.type = codec::kGenesisType;
+  v.created_at = options_.clock->NowMs();
+  v.refs = heads;
+  v.payload =
+      codec::EncodeGenesisPayload({std::string(blueprint), crypto::RandomFixed<16>(), group});
   TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
   TOPO_RETURN_IF_ERROR(txn.Commit());
   return id;
@@ -73,13 +111,9 @@ Result<const Blueprint*> Replica::BlueprintOf(const codec::ObjectId& object) {
   return engine_.BlueprintOf(object);
 }
 
-Result<codec::VertexId> Replica::Submit(const codec::ObjectId& object, uint32_t field,
-                                        const codec::CrdtOp& op) {
-  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+Status Replica::FillHeader(codec::Vertex& v, const codec::ObjectId& object) {
   TOPO_ASSIGN_OR_RETURN(auto heads, graph_.Heads(object));
   if (heads.empty()) return Status::NotFound("no object " + HexEncode(object.view()));
-  codec::Vertex v;
-  v.type = codec::kCrdtOpType;
   v.object_id = object;
   v.parents = heads;
   uint64_t depth = 0, created = 0;
@@ -94,11 +128,29 @@ Result<codec::VertexId> Replica::Submit(const codec::ObjectId& object, uint32_t 
   if (v.parents.size() > codec::kMaxParents) v.parents.resize(codec::kMaxParents);
   v.depth = depth + 1;
   v.created_at = std::max(options_.clock->NowMs(), created + 1);
-  v.payload = codec::EncodeOpPayload({field, op});
+  v.author = key_.public_key();
+  return Status::Ok();
+}
+
+Result<codec::VertexId> Replica::Submit(const codec::ObjectId& object, uint32_t field,
+                                        const codec::CrdtOp& op) {
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  codec::Vertex v;
+  v.type = codec::kCrdtOpType;
+  TOPO_RETURN_IF_ERROR(FillHeader(v, object));
+  Bytes payload = codec::EncodeOpPayload({field, op});
+  TOPO_ASSIGN_OR_RETURN(auto group, engine_.GroupOf(object));
+  if (group) {
+    TOPO_RETURN_IF_ERROR(SealForGroup(v, *group, payload));
+  } else {
+    v.payload = std::move(payload);
+  }
   TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
   TOPO_RETURN_IF_ERROR(txn.Commit());
   return id;
 }
+
+Status Replica::FlushBlocked() { return Status::Ok(); }
 
 Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report) {
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
@@ -109,8 +161,7 @@ Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& re
         report.problems.size() < 20)
       report.problems.push_back(
           std::string(graph::OutcomeName(r.outcome)) + " " +
-          (r.id.IsZero() ? std::string("(undecodable)") : HexEncodeShort(r.id)) + ": " +
-          r.reason);
+          (r.id.IsZero() ? std::string("(undecodable)") : HexEncodeShort(r.id)) + ": " + r.reason);
   }
   return txn.Commit();
 }
@@ -130,8 +181,7 @@ Result<IngestReport> Replica::Ingest(std::vector<Bytes> raws) {
   // committed here.
   unsigned threads = options_.verify_threads;
   std::future<std::vector<graph::Prepared>> next;
-  if (!raws.empty())
-    next = std::async(std::launch::async, graph::PrepareAll, slice(0), threads);
+  if (!raws.empty()) next = std::async(std::launch::async, graph::PrepareAll, slice(0), threads);
   for (size_t begin = 0; begin < raws.size(); begin += batch) {
     std::vector<graph::Prepared> prepared = next.get();
     if (begin + batch < raws.size())
@@ -241,10 +291,8 @@ Result<uint64_t> Replica::ExportBundle(const std::string& path,
     return inner.ok();
   };
   if (object) {
-    TOPO_RETURN_IF_ERROR(
-        graph_.ForEachInOrder(*object, [&](const graph::VertexMeta&, ByteView raw) {
-          return add(raw);
-        }));
+    TOPO_RETURN_IF_ERROR(graph_.ForEachInOrder(
+        *object, [&](const graph::VertexMeta&, ByteView raw) { return add(raw); }));
   } else {
     // Arrival order: every vertex arrived after its parents and refs.
     TOPO_RETURN_IF_ERROR(graph_.ForEachVertex(add));

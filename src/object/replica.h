@@ -30,9 +30,21 @@ namespace topo::object {
 
 struct ReplicaOptions {
   const Clock* clock = &SystemClock::Instance();
-  unsigned verify_threads = 0;  // 0 = one per core
-  size_t batch_size = 4096;     // vertices per transaction in Ingest()
+  unsigned verify_threads = 0;    // 0 = one per core
+  size_t batch_size = 4096;       // vertices per transaction in Ingest()
   bool create_if_missing = true;  // false: opening a path with no database is NotFound
+  // This device's box key (from the keystore): group content sealed to it is readable here.
+  // Without it the replica checks, stores and forwards group vertices and reads no content.
+  // Must outlive the replica.
+  const crypto::BoxKey* box = nullptr;
+};
+
+struct InviteOptions {
+  codec::Role role = codec::Role::kMember;
+  uint64_t max_uses = 0;    // 0 = unlimited
+  uint64_t expires_at = 0;  // ms since the Unix epoch; 0 = never
+  codec::InvitePurpose purpose = codec::InvitePurpose::kMember;
+  std::vector<std::string> addresses;  // host:port where the inviter can be reached
 };
 
 struct IngestReport {
@@ -54,11 +66,16 @@ class Replica {
   static Result<std::unique_ptr<Replica>> Open(const std::string& path, crypto::SigningKey key,
                                                ReplicaOptions options = {});
 
+  ~Replica();
   const crypto::PublicKey& author() const { return key_.public_key(); }
 
   // ---- local writes ----
   Result<codec::ObjectId> CreateObject(std::string_view blueprint);
-  // Makes, signs and applies one operation on field `field` of `object`.
+  // An object inside `group`: its vertices name the group's heads in refs and their content
+  // is sealed under the group's current epoch. This device must be a member holding the key.
+  Result<codec::ObjectId> CreateObject(std::string_view blueprint, const codec::ObjectId& group);
+  // Makes, signs and applies one operation on field `field` of `object` (sealed when the
+  // object is a group or inside one).
   Result<codec::VertexId> Submit(const codec::ObjectId& object, uint32_t field,
                                  const codec::CrdtOp& op);
   // Resolves a field by name (error names the fields that exist).
@@ -66,6 +83,40 @@ class Replica {
   Result<const Blueprint*> BlueprintOf(const codec::ObjectId& object);
   // Read access for the op builders (MakeMvSet, MakeSetRemove, ...).
   store::StateStore& state() { return state_; }
+
+  // ---- groups (docs/design/groups.md) ----
+  // `self` is this device's certificate (store::DeviceIdentity::cert): its device key must
+  // be this replica's signing key.
+  Result<codec::ObjectId> CreateGroup(const codec::DeviceCertificate& self, bool history_visible);
+  // Writes an invite and returns its link (the secret is in the link only).
+  Result<codec::InviteLink> Invite(const codec::ObjectId& group, const InviteOptions& options);
+  // Writes this device's join. When the group is not here yet, the join waits (blocked)
+  // for it; importing the group's vertices completes it.
+  Result<codec::VertexId> AcceptInvite(const codec::InviteLink& link,
+                                       const codec::DeviceCertificate& self);
+  Result<codec::VertexId> RevokeInvite(const codec::ObjectId& group, const codec::VertexId& invite);
+  Result<codec::VertexId> SetRole(const codec::ObjectId& group, const crypto::PublicKey& user,
+                                  codec::Role role);
+  Result<codec::VertexId> TransferOwnership(const codec::ObjectId& group,
+                                            const crypto::PublicKey& user);
+  // Removes a user (and all its devices) and starts a new epoch sealed to the rest.
+  Result<codec::VertexId> RemoveMember(const codec::ObjectId& group, const crypto::PublicKey& user,
+                                       bool bar);
+  Result<codec::VertexId> Leave(const codec::ObjectId& group);
+  Result<codec::VertexId> RemoveDevice(const codec::ObjectId& group,
+                                       const crypto::PublicKey& device);
+  Result<codec::VertexId> Rotate(const codec::ObjectId& group);
+  // Seals the keys this device holds to member devices that lack them: the current epoch's,
+  // and every earlier one when the group shows history to new members. nullopt when no
+  // device lacks a key this device can give.
+  Result<std::optional<codec::VertexId>> HealKeys(const codec::ObjectId& group);
+  // HealKeys for every group this device is a member of; the vertices it wrote.
+  Result<std::vector<codec::VertexId>> HealAllGroups();
+  // The ACL state at the group's current heads.
+  Result<GroupState> GroupStateOf(const codec::ObjectId& group);
+  // Ids of the groups applied here.
+  Result<std::vector<codec::ObjectId>> ListGroups();
+  ObjectEngine& engine() { return engine_; }
 
   // ---- remote vertices ----
   Result<IngestReport> Ingest(std::vector<Bytes> raws);
@@ -103,6 +154,20 @@ class Replica {
   Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key, ReplicaOptions options);
   // Applies one locally made vertex inside the caller's transaction.
   Result<codec::VertexId> ApplyLocal(codec::Vertex v);
+  // Signs and applies a group operation on the group's current heads, in its own
+  // transaction. `make_keys`, when set, receives the state and the unsigned vertex and
+  // returns the new epoch's shares (ops that start an epoch).
+  Result<codec::VertexId> WriteGroupOp(
+      const codec::ObjectId& group, codec::GroupOp op,
+      const std::function<Result<std::vector<codec::DeviceKeyShare>>(
+          const GroupState&, const GroupVertex&)>& make_keys = nullptr);
+  // Makes the blocked vertices the ingestor holds in memory durable (inside a transaction).
+  Status FlushBlocked();
+  // Header fields of a new vertex on `object`'s heads: parents, depth, created_at, author.
+  Status FillHeader(codec::Vertex& v, const codec::ObjectId& object);
+  // For content of an object in `group` (or of the group itself): refs, then the payload
+  // sealed under the current epoch.
+  Status SealForGroup(codec::Vertex& v, const codec::ObjectId& group, ByteView plaintext);
   // Applies one batch of prepared vertices in one transaction, adding to `report`.
   Status ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report);
 
@@ -114,6 +179,14 @@ class Replica {
   store::SqliteProjectionSink sink_;
   ObjectEngine engine_;
   graph::Ingestor ingestor_;
+  // Drops the engine's in-memory caches when a transaction rolls back.
+  struct CacheGuard final : store::TxnParticipant {
+    explicit CacheGuard(ObjectEngine& e) : engine(e) {}
+    Status BeforeCommit() override { return Status::Ok(); }
+    void AfterRollback() override { engine.ForgetCaches(); }
+    ObjectEngine& engine;
+  };
+  CacheGuard cache_guard_;
 };
 
 }  // namespace topo::object

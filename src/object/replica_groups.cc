@@ -1,0 +1,230 @@
+// Replica, the group operations: each writes one signed vertex on the group's heads, in its
+// own transaction, after checking it the way every replica will (GroupState::Check), so a
+// local write that would be rejected fails here with the same reason and writes nothing.
+#include <algorithm>
+
+#include "codec/object_payload.h"
+#include "object/replica.h"
+#include "util/encoding.h"
+
+namespace topo::object {
+
+Status Replica::SealForGroup(codec::Vertex& v, const codec::ObjectId& group, ByteView plaintext) {
+  TOPO_ASSIGN_OR_RETURN(GroupIndex * index, engine_.GroupIndexOf(group));
+  std::vector<codec::VertexId> frontier;
+  if (v.object_id == group) {
+    frontier = v.parents;
+  } else {
+    frontier = index->Heads();
+    if (frontier.size() > codec::kMaxRefs)
+      return Status::InvalidArgument(
+          "the group has more than 16 concurrent heads; any group "
+          "operation (topo rotate) merges them");
+    v.refs = frontier;
+  }
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(frontier));
+  const GroupState& st = snap->state;
+  if (!st.devices().count(key_.public_key()))
+    return Status::PermissionDenied("this device is not a member of group " +
+                                    HexEncodeShort(group));
+  const crypto::SecretBytes* key = engine_.KeyringOf(group).KeyFor(st.current_epoch());
+  if (!key)
+    return Status::PermissionDenied("this device does not hold the current key of group " +
+                                    HexEncodeShort(group) +
+                                    " yet (a member shares it after importing this device's join)");
+  TOPO_ASSIGN_OR_RETURN(v.payload, SealContent(v, st.current_epoch(), *key, plaintext));
+  return Status::Ok();
+}
+
+Result<codec::ObjectId> Replica::CreateGroup(const codec::DeviceCertificate& self,
+                                             bool history_visible) {
+  if (self.device_key != key_.public_key())
+    return Status::InvalidArgument("the certificate is not this device's");
+  TOPO_RETURN_IF_ERROR(codec::VerifyDeviceCertificate(self));
+  auto key = crypto::SecretBytes::Random(codec::kEpochKeyBytes);
+  Bytes sealed = crypto::Seal(self.device_box_key, key.view());
+  codec::GroupParams params{
+      history_visible, self, {{self.device_key, codec::SealedKey::FromView(sealed)}}};
+  codec::Vertex v;
+  v.type = codec::kGenesisType;
+  v.created_at = options_.clock->NowMs();
+  v.payload = codec::EncodeGenesisPayload({GroupBlueprint().name, crypto::RandomFixed<16>(),
+                                           std::nullopt, codec::EncodeGroupParams(params)});
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
+  TOPO_RETURN_IF_ERROR(txn.Commit());
+  return id;
+}
+
+Result<codec::VertexId> Replica::WriteGroupOp(
+    const codec::ObjectId& group, codec::GroupOp op,
+    const std::function<Result<std::vector<codec::DeviceKeyShare>>(
+        const GroupState&, const GroupVertex&)>& make_keys) {
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  TOPO_ASSIGN_OR_RETURN(GroupIndex * index, engine_.GroupIndexOf(group));
+  codec::Vertex v;
+  v.type = codec::kGroupOpType;
+  TOPO_RETURN_IF_ERROR(FillHeader(v, group));
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(v.parents));
+  GroupState st = snap->state;
+  GroupVertex gv{v, std::nullopt, op};
+  if (make_keys) {
+    TOPO_ASSIGN_OR_RETURN(auto keys, make_keys(st, gv));
+    std::visit(
+        [&](auto& o) {
+          if constexpr (requires { o.keys; }) o.keys = std::move(keys);
+        },
+        op);
+    gv.op = op;
+  }
+  // Same check every replica will make: fail here, with its reason, rather than write a
+  // vertex that is rejected.
+  Status allowed = st.Check(gv);
+  if (!allowed.ok()) return Status::PermissionDenied(allowed.message());
+  v.payload = codec::EncodeGroupOp(op);
+  TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
+  TOPO_RETURN_IF_ERROR(txn.Commit());
+  return id;
+}
+
+namespace {
+// New epoch keys sealed to the devices that remain after the op.
+Result<std::vector<codec::DeviceKeyShare>> NewEpochFor(const GroupState& st,
+                                                       const GroupVertex& gv) {
+  TOPO_ASSIGN_OR_RETURN(auto e, MakeEpochKey(st, st.DevicesAfter(gv)));
+  return std::move(e.shares);
+}
+}  // namespace
+
+Result<codec::InviteLink> Replica::Invite(const codec::ObjectId& group,
+                                          const InviteOptions& options) {
+  auto secret = crypto::SecretBytes::Random(32);
+  codec::InviteOp op{options.role, options.purpose, options.max_uses, options.expires_at,
+                     codec::InviteSigningKey(secret).public_key()};
+  TOPO_ASSIGN_OR_RETURN(auto id, WriteGroupOp(group, op));
+  TOPO_ASSIGN_OR_RETURN(auto meta, graph_.GetMeta(id));
+  if (!meta) return Status::Internal("the invite just written is not stored");
+  codec::InviteLink link;
+  link.group = group;
+  link.secret = FixedBytes<32>::FromView(secret.view());
+  link.invite = id;
+  link.invite_depth = meta->depth;
+  link.invite_created_at = meta->created_at;
+  link.inviter_device = key_.public_key();
+  link.addresses = options.addresses;
+  return link;
+}
+
+Result<codec::VertexId> Replica::AcceptInvite(const codec::InviteLink& link,
+                                              const codec::DeviceCertificate& self) {
+  if (self.device_key != key_.public_key())
+    return Status::InvalidArgument("the certificate is not this device's");
+  auto secret = crypto::SecretBytes::CopyOf(link.secret.view());
+  codec::JoinOp join{link.invite, self, {}};
+  join.proof = codec::InviteSigningKey(secret).Sign(
+      codec::InviteProofDigest(link.group, link.invite, self).view());
+  codec::Vertex v;
+  v.type = codec::kGroupOpType;
+  v.object_id = link.group;
+  v.parents = {link.invite};
+  v.depth = link.invite_depth + 1;
+  v.created_at = std::max(options_.clock->NowMs(), link.invite_created_at + 1);
+  v.payload = codec::EncodeGroupOp(join);
+  TOPO_RETURN_IF_ERROR(codec::SignVertex(v, key_));
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  graph::Prepared p;
+  p.raw = codec::EncodeVertex(v);
+  p.vertex = v;
+  TOPO_ASSIGN_OR_RETURN(auto r, ingestor_.Ingest(std::move(p)));
+  if (r.outcome != graph::Outcome::kApplied && r.outcome != graph::Outcome::kBlocked)
+    return Status::Rejected(std::string("the join was ") + graph::OutcomeName(r.outcome) +
+                            (r.reason.empty() ? "" : ": " + r.reason));
+  TOPO_RETURN_IF_ERROR(FlushBlocked());
+  TOPO_RETURN_IF_ERROR(txn.Commit());
+  return v.id;
+}
+
+Result<codec::VertexId> Replica::RevokeInvite(const codec::ObjectId& group,
+                                              const codec::VertexId& invite) {
+  return WriteGroupOp(group, codec::RevokeInviteOp{invite});
+}
+
+Result<codec::VertexId> Replica::SetRole(const codec::ObjectId& group,
+                                         const crypto::PublicKey& user, codec::Role role) {
+  return WriteGroupOp(group, codec::SetRoleOp{user, role});
+}
+
+Result<codec::VertexId> Replica::TransferOwnership(const codec::ObjectId& group,
+                                                   const crypto::PublicKey& user) {
+  return WriteGroupOp(group, codec::TransferOp{user});
+}
+
+Result<codec::VertexId> Replica::RemoveMember(const codec::ObjectId& group,
+                                              const crypto::PublicKey& user, bool bar) {
+  return WriteGroupOp(group, codec::RemoveOp{user, bar, {}}, NewEpochFor);
+}
+
+Result<codec::VertexId> Replica::Leave(const codec::ObjectId& group) {
+  return WriteGroupOp(group, codec::LeaveOp{}, NewEpochFor);
+}
+
+Result<codec::VertexId> Replica::RemoveDevice(const codec::ObjectId& group,
+                                              const crypto::PublicKey& device) {
+  return WriteGroupOp(group, codec::RemoveDeviceOp{device, {}}, NewEpochFor);
+}
+
+Result<codec::VertexId> Replica::Rotate(const codec::ObjectId& group) {
+  return WriteGroupOp(group, codec::RotateOp{}, NewEpochFor);
+}
+
+Result<GroupState> Replica::GroupStateOf(const codec::ObjectId& group) {
+  TOPO_ASSIGN_OR_RETURN(GroupIndex * index, engine_.GroupIndexOf(group));
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(index->Heads()));
+  return snap->state;
+}
+
+Result<std::optional<codec::VertexId>> Replica::HealKeys(const codec::ObjectId& group) {
+  TOPO_ASSIGN_OR_RETURN(GroupState st, GroupStateOf(group));
+  if (!st.devices().count(key_.public_key())) return std::optional<codec::VertexId>();
+  const Keyring& ring = engine_.KeyringOf(group);
+  codec::ShareKeysOp op;
+  for (const auto& [epoch, e] : st.epochs()) {
+    if (epoch != st.current_epoch() && !st.history_visible()) continue;
+    const crypto::SecretBytes* key = ring.KeyFor(epoch);
+    if (!key) continue;
+    for (const auto& [device, _] : st.devices()) {
+      if (e.shares.count(device)) continue;
+      if (op.shares.size() >= codec::kMaxSealedKeys) break;
+      TOPO_ASSIGN_OR_RETURN(auto share, ShareKey(st, device, *key));
+      op.shares.push_back({epoch, share});
+    }
+  }
+  if (op.shares.empty()) return std::optional<codec::VertexId>();
+  std::sort(op.shares.begin(), op.shares.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.epoch, a.share.device) < std::tie(b.epoch, b.share.device);
+  });
+  TOPO_ASSIGN_OR_RETURN(auto id, WriteGroupOp(group, std::move(op)));
+  return std::optional<codec::VertexId>(id);
+}
+
+Result<std::vector<codec::ObjectId>> Replica::ListGroups() {
+  TOPO_ASSIGN_OR_RETURN(auto ids, graph_.ListObjects());
+  std::vector<codec::ObjectId> groups;
+  for (const auto& id : ids) {
+    TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, engine_.BlueprintOf(id));
+    if (bp == &GroupBlueprint()) groups.push_back(id);
+  }
+  return groups;
+}
+
+Result<std::vector<codec::VertexId>> Replica::HealAllGroups() {
+  std::vector<codec::VertexId> written;
+  TOPO_ASSIGN_OR_RETURN(auto groups, ListGroups());
+  for (const auto& g : groups) {
+    TOPO_ASSIGN_OR_RETURN(auto id, HealKeys(g));
+    if (id) written.push_back(*id);
+  }
+  return written;
+}
+
+}  // namespace topo::object
