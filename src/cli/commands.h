@@ -10,6 +10,7 @@ struct Globals {
   std::string db;
   bool json = false;
   std::string passphrase_file;
+  std::string workspace;  // --workspace: which group, where a database holds several
   int exit_code = 0;
 };
 

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", g.json, "Print results as JSON");
   app.add_option("--passphrase-file", g.passphrase_file,
                  "File holding the passphrase that encrypts the key file (or TOPO_PASSPHRASE)");
+  app.add_option("--workspace", g.workspace,
+                 "Workspace id (or a unique prefix) where the database holds several");
   // Global options may come after the subcommand too: `topo object show ID --json`.
   app.fallthrough();
   topo::cli::RegisterCommands(app, g);

@@ -72,7 +72,8 @@ class ObjectEngine final : public graph::Applier {
   void SetVertexSource(std::function<Result<Bytes>(const codec::VertexId&)> get_raw);
   // The index of a group applied here; NotFound when `group` is not one.
   Result<GroupIndex*> GroupIndexOf(const codec::ObjectId& group);
-  // The group an object belongs to, or nullopt. NotFound when the object is unknown.
+  // The group an object belongs to (a group belongs to itself: its content is sealed too),
+  // or nullopt. NotFound when the object is unknown.
   Result<std::optional<codec::ObjectId>> GroupOf(const codec::ObjectId& object);
   // The epoch keys this device holds for a group (empty when none).
   const Keyring& KeyringOf(const codec::ObjectId& group);

@@ -63,7 +63,8 @@ Result<std::optional<codec::ObjectId>> ObjectEngine::GroupOf(const codec::Object
     if (raw->size() != codec::ObjectId::kSize) return Status::Corruption("group key of an object");
     group = codec::ObjectId::FromView(*raw);
   } else {
-    TOPO_RETURN_IF_ERROR(BlueprintOf(object).status());  // NotFound for an unknown object
+    TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));  // NotFound if unknown
+    if (bp == &GroupBlueprint()) group = object;  // a group's own content is sealed too
   }
   group_of_.emplace(object, group);
   return group;
@@ -181,7 +182,7 @@ Status ObjectEngine::ApplyGroupVertex(const codec::Vertex& v) {
   if (v.is_genesis()) {
     TOPO_RETURN_IF_ERROR(state_.Put(group, kBlueprintKey, AsBytes(GroupBlueprint().name)));
     blueprints_[group] = &GroupBlueprint();
-    group_of_[group] = std::nullopt;
+    group_of_[group] = group;
     auto index = std::make_unique<GroupIndex>(group);
     TOPO_RETURN_IF_ERROR(index->Add(v));
     groups_[group] = std::move(index);
