@@ -1,6 +1,7 @@
 #include "object/group_index.h"
 
 #include <algorithm>
+#include <set>
 
 #include "util/encoding.h"
 
@@ -57,8 +58,12 @@ Result<std::shared_ptr<GroupIndex::Snapshot>> GroupIndex::Compute(const Key& key
   auto snap = std::make_shared<Snapshot>();
 
   // One vertex whose parents' state is cached: that state, then the vertex (it is last in
-  // (depth, id) order in its own past, since every other vertex there is shallower).
-  if (start.size() == 1 && !nodes_[start[0]].parents.empty()) {
+  // (depth, id) order in its own past, since every other vertex there is shallower). Not
+  // for a revocation: it may void joins concurrent with it that the parents' state holds.
+  const Node& only = nodes_[start[0]];
+  const bool revocation =
+      only.acl && only.acl->op && std::holds_alternative<codec::RevokeInviteOp>(*only.acl->op);
+  if (start.size() == 1 && !only.parents.empty() && !revocation) {
     const Node& n = nodes_[start[0]];
     Key pkey;
     for (uint32_t p : n.parents) pkey.push_back(nodes_[p].id);
@@ -98,17 +103,47 @@ Result<std::shared_ptr<GroupIndex::Snapshot>> GroupIndex::Compute(const Key& key
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return std::tie(nodes_[a].depth, nodes_[a].id) < std::tie(nodes_[b].depth, nodes_[b].id);
   });
+  // Joins voided by a concurrent revocation of their invite: a join J is voided by a
+  // revocation R of its invite in this past unless J is in R's past (R came after J).
+  std::set<codec::VertexId> cancelled;
+  for (uint32_t r : order) {
+    const auto& racl = *nodes_[r].acl;
+    const auto* revoke = racl.op ? std::get_if<codec::RevokeInviteOp>(&*racl.op) : nullptr;
+    if (!revoke) continue;
+    std::vector<bool> r_past = PastOf(r);
+    for (uint32_t j : order) {
+      const auto& acl = *nodes_[j].acl;
+      const auto* join = acl.op ? std::get_if<codec::JoinOp>(&*acl.op) : nullptr;
+      if (join && join->invite == revoke->invite && !r_past[j]) cancelled.insert(nodes_[j].id);
+    }
+  }
   std::vector<GroupVertex> folded;
   folded.reserve(order.size());
   // The fold wants a contiguous span; copies keep the cached verification flags in sync
   // through the pointers below.
   for (uint32_t i : order) folded.push_back(*nodes_[i].acl);
-  TOPO_ASSIGN_OR_RETURN(snap->state, GroupState::Fold(folded, &snap->skipped));
+  TOPO_ASSIGN_OR_RETURN(snap->state, GroupState::Fold(folded, &snap->skipped, &cancelled));
   for (size_t k = 0; k < order.size(); ++k) {
     nodes_[order[k]].acl->cert_verified = folded[k].cert_verified;
     nodes_[order[k]].acl->proof_verified = folded[k].proof_verified;
   }
   return snap;
+}
+
+std::vector<bool> GroupIndex::PastOf(uint32_t node) const {
+  std::vector<bool> past(nodes_.size(), false);
+  std::vector<uint32_t> work{node};
+  past[node] = true;
+  while (!work.empty()) {
+    uint32_t i = work.back();
+    work.pop_back();
+    for (uint32_t p : nodes_[i].parents)
+      if (!past[p]) {
+        past[p] = true;
+        work.push_back(p);
+      }
+  }
+  return past;
 }
 
 void GroupIndex::Remember(const Key& key, std::shared_ptr<Snapshot> s) {

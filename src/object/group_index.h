@@ -66,6 +66,8 @@ class GroupIndex {
   };
 
   Result<std::shared_ptr<Snapshot>> Compute(const Key& key);
+  // Which nodes are in the past of `node` (inclusive), by node index.
+  std::vector<bool> PastOf(uint32_t node) const;
   Result<std::shared_ptr<Snapshot>> Lookup(const Key& key);
   void Remember(const Key& key, std::shared_ptr<Snapshot> s);
 

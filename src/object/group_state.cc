@@ -274,13 +274,16 @@ void GroupState::Apply(const GroupVertex& v) {
 }
 
 Result<GroupState> GroupState::Fold(std::span<const GroupVertex> vertices,
-                                    std::vector<std::pair<VertexId, std::string>>* skipped) {
+                                    std::vector<std::pair<VertexId, std::string>>* skipped,
+                                    const std::set<VertexId>* cancelled) {
   if (vertices.empty() || !vertices.front().params)
     return Status::InvalidArgument("a group fold starts at the genesis");
   TOPO_ASSIGN_OR_RETURN(GroupState st, FromGenesis(vertices.front()));
   for (size_t i = 1; i < vertices.size(); ++i) {
     const GroupVertex& v = vertices[i];
-    Status s = st.Check(v);
+    Status s = cancelled && cancelled->count(v.vertex.id)
+                   ? Deny("join: its invite was revoked concurrently")
+                   : st.Check(v);
     if (s.ok()) {
       st.Apply(v);
     } else if (skipped) {

@@ -6,7 +6,9 @@
 //   - validity: GroupState::Check(v, op) on the state of v's causal past (a vertex that fails
 //     is rejected durably), and
 //   - meaning: GroupState::Fold(...) over every group vertex of a causal past, where ops
-//     that fail Check at their turn are skipped (stored, valid, without effect).
+//     that fail Check at their turn are skipped (stored, valid, without effect), and so is
+//     a join whose invite a concurrent revocation closed (revocation wins over concurrent
+//     use: a link holder cannot outrun a revocation by building on an old frontier).
 #pragma once
 
 #include <map>
@@ -82,9 +84,12 @@ class GroupState {
   // The state of a causal past: `vertices` is every group vertex in it, sorted by (depth,
   // id), genesis first. Ops that fail Check at their turn are skipped; `skipped`, if given,
   // receives their ids and reasons.
+  // `cancelled`: joins that a revocation of their invite, concurrent with them, voids (the
+  // caller knows the graph; GroupIndex computes them): skipped like any op that fails.
   static Result<GroupState> Fold(
       std::span<const GroupVertex> vertices,
-      std::vector<std::pair<codec::VertexId, std::string>>* skipped = nullptr);
+      std::vector<std::pair<codec::VertexId, std::string>>* skipped = nullptr,
+      const std::set<codec::VertexId>* cancelled = nullptr);
 
   // Ok when `author` may write content under `epoch` in this state: it is a current member
   // device and `epoch` is the current epoch.

@@ -125,13 +125,21 @@ Result<codec::VertexId> Replica::AcceptInvite(const codec::InviteLink& link,
       codec::InviteProofDigest(link.group, link.invite, self).view());
   codec::Vertex v;
   v.type = codec::kGroupOpType;
-  v.object_id = link.group;
-  v.parents = {link.invite};
-  v.depth = link.invite_depth + 1;
-  v.created_at = std::max(options_.clock->NowMs(), link.invite_created_at + 1);
+  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  auto index = engine_.GroupIndexOf(link.group);
+  if (index.ok() && (*index)->Contains(link.invite)) {
+    // The group is here: join on its current heads, so the join is checked against
+    // everything known (a revoked or used-up invite fails now, with its reason).
+    TOPO_RETURN_IF_ERROR(FillHeader(v, link.group));
+  } else {
+    // Not yet: the link says where the invite sits; the join waits for the group.
+    v.object_id = link.group;
+    v.parents = {link.invite};
+    v.depth = link.invite_depth + 1;
+    v.created_at = std::max(options_.clock->NowMs(), link.invite_created_at + 1);
+  }
   v.payload = codec::EncodeGroupOp(join);
   TOPO_RETURN_IF_ERROR(codec::SignVertex(v, key_));
-  TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
   graph::Prepared p;
   p.raw = codec::EncodeVertex(v);
   p.vertex = v;

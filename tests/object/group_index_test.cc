@@ -52,7 +52,7 @@ History RandomHistory(uint64_t seed, int steps) {
       if (parents.empty() || rng() % 2) parents.push_back(&h.vertices[hd]);
     const Person& author = people[rng() % people.size()];
     GroupVertex v;
-    const int kind = static_cast<int>(rng() % 5);
+    const int kind = static_cast<int>(rng() % 6);
     switch (kind) {
       case 0:
         v = b.Invite(author.dev(), parents, rng() % 2 ? codec::Role::kAdmin : codec::Role::kMember,
@@ -65,6 +65,14 @@ History RandomHistory(uint64_t seed, int steps) {
           // The invite must be in the past: add it to the parents.
           parents.push_back(&h.vertices[idx]);
           v = b.Join(people[rng() % people.size()].dev(), h.vertices[idx], parents, &secret);
+          break;
+        }
+        [[fallthrough]];
+      case 5:
+        if (!invites.empty()) {
+          const auto& [idx, secret] = invites[rng() % invites.size()];
+          parents.push_back(&h.vertices[idx]);
+          v = b.Make(author.dev(), parents, codec::RevokeInviteOp{h.vertices[idx].vertex.id});
           break;
         }
         [[fallthrough]];
@@ -122,7 +130,30 @@ GroupState NaiveAt(const History& h, const std::vector<codec::VertexId>& frontie
   std::sort(vs.begin(), vs.end(), [](const GroupVertex& a, const GroupVertex& b) {
     return std::tie(a.vertex.depth, a.vertex.id) < std::tie(b.vertex.depth, b.vertex.id);
   });
-  auto st = GroupState::Fold(vs);
+  // A revocation voids the joins of its invite that are not in its own past.
+  auto past_of = [&](const codec::VertexId& from) {
+    std::set<codec::VertexId> out;
+    std::vector<codec::VertexId> w{from};
+    while (!w.empty()) {
+      auto id = w.back();
+      w.pop_back();
+      if (!out.insert(id).second) continue;
+      for (const auto& p : by_id.at(id)->vertex.parents) w.push_back(p);
+    }
+    return out;
+  };
+  std::set<codec::VertexId> cancelled;
+  for (const auto& r : vs) {
+    const auto* revoke = r.op ? std::get_if<codec::RevokeInviteOp>(&*r.op) : nullptr;
+    if (!revoke) continue;
+    auto r_past = past_of(r.vertex.id);
+    for (const auto& j : vs) {
+      const auto* join = j.op ? std::get_if<codec::JoinOp>(&*j.op) : nullptr;
+      if (join && join->invite == revoke->invite && !r_past.count(j.vertex.id))
+        cancelled.insert(j.vertex.id);
+    }
+  }
+  auto st = GroupState::Fold(vs, nullptr, &cancelled);
   EXPECT_TRUE(st.ok());
   return *st;
 }
@@ -157,6 +188,31 @@ TEST(GroupIndex, StateAtEveryFrontierMatchesANaiveFold) {
   // The histories exercise real changes, not only skipped ops.
   EXPECT_GE(most_members, 3u);
   EXPECT_GE(epochs, 2u);
+}
+
+// A join built on an old frontier, concurrent with the revocation of its invite, has no
+// effect once both are known; a join the revocation saw stays.
+TEST(GroupIndex, ARevocationVoidsConcurrentJoinsOfItsInvite) {
+  Person alice, bob, carol;
+  Builder b(alice);
+  auto inv = b.Invite(alice.dev(), {&b.genesis});
+  auto secret = b.secret.Clone();
+  auto jb = b.Join(bob.dev(), inv, {&inv}, &secret);
+  auto revoke = b.Make(alice.dev(), {&jb}, codec::RevokeInviteOp{inv.vertex.id});
+  auto jc = b.Join(carol.dev(), inv, {&inv}, &secret);  // concurrent with jb and revoke
+  GroupIndex idx(b.genesis.vertex.id);
+  for (const auto* v : {&b.genesis, &inv, &jb, &revoke, &jc}) ASSERT_TRUE(idx.Add(v->vertex).ok());
+  std::vector<codec::VertexId> before{jc.vertex.id, jb.vertex.id};
+  EXPECT_TRUE((*idx.At(before))->state.RoleOf(carol.id()).has_value());
+  std::vector<codec::VertexId> after{jc.vertex.id, revoke.vertex.id};
+  const auto* snap = *idx.At(after);
+  EXPECT_FALSE(snap->state.RoleOf(carol.id()).has_value());
+  EXPECT_TRUE(snap->state.RoleOf(bob.id()).has_value());
+  bool voided = false;
+  for (const auto& [id, why] : snap->skipped)
+    voided =
+        voided || (id == jc.vertex.id && why.find("revoked concurrently") != std::string::npos);
+  EXPECT_TRUE(voided);
 }
 
 TEST(GroupIndex, PastAndHeads) {
