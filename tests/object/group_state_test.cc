@@ -109,6 +109,21 @@ TEST(GroupState, InviteJoinAndTheRulesOfInvites) {
   ExpectDenied(CheckIn(past, b.Join(carol.dev(), inv2, {&revoke})), "revoked");
 }
 
+TEST(GroupState, JoinWithACertificateSignedByAnotherUserIsRejected) {
+  Person alice, bob, mallory;
+  Builder b(alice);
+  auto inv = b.Invite(alice.dev(), {&b.genesis});
+  std::vector<GroupVertex> past{b.genesis, inv};
+  // mallory's device presents a certificate claiming bob's user, signed by mallory.
+  Person::Device d = std::move(mallory.devices[0]);
+  d.cert.user_key = bob.id();
+  ExpectDenied(CheckIn(past, b.Join(d, inv, {&inv})), "signature does not verify");
+  // The same device with its genuine certificate joins as mallory.
+  d.cert =
+      *codec::MakeDeviceCertificate(mallory.user, d.key.public_key(), d.box.public_key(), "m", 1);
+  EXPECT_TRUE(CheckIn(past, b.Join(d, inv, {&inv})).ok());
+}
+
 TEST(GroupState, MembersCannotDoWhatAdminsDo) {
   Person alice, bob, carol;
   Builder b(alice);
