@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The topo demo (make demo): two replicas, alice and bob, edit the same objects offline and
-# converge by exchanging bundle files. Works in demo-out/ under the repository (wiped first)
-# and checks that both replicas end with identical objects; exits non-zero if they do not.
+# converge by exchanging bundle files; then alice, bob and carol share an encrypted
+# workspace (invite, accept, keys, roles, removal, a new key epoch). Works in demo-out/
+# under the repository (wiped first) and checks every claim it prints; exits non-zero if
+# one does not hold.
 # Needs only bash, coreutils, grep, sed and the topo binary (no jq, no python).
 #
 # Usage: scripts/demo.sh [path/to/topo]   (default: build/bin/topo)
@@ -195,3 +197,93 @@ if ((count != ${#ids[@]})); then
   exit 1
 fi
 echo "alice and bob converged: $count objects identical"
+
+# ---- part two: an encrypted workspace ----
+
+# Sends everything `from` holds to `to` as a bundle, and prints what `to` did after import.
+send() {  # from to
+  local file="$1-to-$2-$((++sends)).bndl" report after
+  as "$1" bundle export "$file" >/dev/null
+  report=$(as "$2" --json bundle import "$file")
+  after=$(json_field after <<<"$report" | sed 's/\\n/; /g; s/; $//')
+  say "$2" "import from $1: $(json_field applied <<<"$report") new${after:+ ($after)}"
+  for bad in rejected invalid; do
+    if [[ $(json_field "$bad" <<<"$report") != 0 ]]; then
+      echo "demo: unexpected $bad vertices: $report" >&2
+      exit 1
+    fi
+  done
+}
+sends=0
+
+expect_eq() {  # what got want
+  if [[ $2 != "$3" ]]; then
+    echo "demo: $1: got \"$2\", expected \"$3\"" >&2
+    exit 1
+  fi
+}
+
+section "alice creates a workspace"
+ws=$(as alice --json create-workspace --name "Acme" --username alice | json_field workspace)
+say alice "create-workspace Acme -> ${ws:0:8}"
+plan=$(as alice --json object create --type doc --workspace "$ws" | json_field object)
+say alice "create an encrypted doc \"plan\" -> ${plan:0:8}"
+as alice object update "$plan" --field title set "Q3 plan" >/dev/null
+say alice "plan.title set \"Q3 plan\""
+
+section "bob joins with an invite link"
+link=$(as alice invite --uses 1 --expires 7d)
+say alice "invite --uses 1 --expires 7d -> ${link:0:40}..."
+send alice bob
+expect_eq "bob reads before he joins" "$(as bob --json object show "$plan" | json_field title)" "null"
+say bob "reads the plan before joining: nothing (he has no key)"
+as bob accept "$link" --username bob >/dev/null
+say bob "accept <link> --username bob"
+send bob alice
+send alice bob
+expect_eq "bob reads after he joins" "$(as bob --json object show "$plan" | json_field title)" "Q3 plan"
+say bob "reads the plan: \"Q3 plan\""
+
+section "both write; alice makes bob an admin; bob invites carol"
+as bob object update "$plan" --field tags add launch >/dev/null
+say bob "plan.tags add launch"
+as alice object update "$plan" --field count add 3 >/dev/null
+say alice "plan.count add 3"
+send bob alice
+as alice grant-admin bob >/dev/null
+say alice "grant-admin bob"
+send alice bob
+link2=$(as bob invite --uses 1)
+say bob "invite --uses 1 (as an admin)"
+as carol init --device-name carol >/dev/null
+send bob carol
+as carol accept "$link2" --username carol >/dev/null
+say carol "accept <link> --username carol"
+send carol bob
+send bob carol
+send carol bob
+send bob alice
+echo "members (as alice sees them):"
+as alice members | sed 's/^/  /'
+
+section "carol is removed; a new key epoch starts"
+as alice remove carol --bar >/dev/null
+say alice "remove carol --bar (new epoch, sealed to alice and bob only)"
+as alice object update "$plan" --field title set "Q3 plan (final)" >/dev/null
+say alice "plan.title set \"Q3 plan (final)\""
+send alice bob
+send alice carol
+expect_eq "bob reads the new title" "$(as bob --json object show "$plan" | json_field title)" "Q3 plan (final)"
+say bob "reads: \"Q3 plan (final)\""
+expect_eq "carol reads nothing new" "$(as carol --json object show "$plan" | json_field title)" "Q3 plan"
+say carol "reads: \"Q3 plan\" (the new title is sealed under a key she never gets)"
+if as carol object update "$plan" --field title set "carol was here" 2>"$out/carol.err"; then
+  echo "demo: carol could still write" >&2
+  exit 1
+fi
+say carol "tries to write: $(sed 's/^topo: //' "$out/carol.err")"
+as alice rotate >/dev/null
+say alice "rotate (another new epoch)"
+send alice bob
+expect_eq "alice and bob agree" "$(as alice --json object show "$plan")" "$(as bob --json object show "$plan")"
+echo "alice and bob hold the same plan; carol holds only what she was allowed to read"
