@@ -8,6 +8,8 @@
 //           apply time with signature checks timed apart; fingerprints must match.
 //   profile the sequential stage of ingest with every store call timed, and optional
 //           emulations of proposed src/ changes (profiled_pipeline.h, experiments.h).
+//   acl     N sealed ops in a group of M members against the same ops in no group, and the
+//           time to rotate an epoch for M devices.
 //   open    a database of N vertices: time to open it and read the object, and peak RSS,
 //           in a child process.
 #pragma once
@@ -60,6 +62,14 @@ struct MergeOptions {
   Experiments experiments;
 };
 Json RunMerge(const MergeOptions& options);
+
+struct AclOptions {
+  uint64_t members = 1000;    // the owner and members - 1 joiners
+  uint64_t events = 100'000;  // content operations in one object of the group
+};
+// acl: a member ingests N sealed ops of a group of M members, against the same ops outside
+// any group: the ratio is the cost of permission checks and decryption. Also one rotation.
+Json RunAcl(const AclOptions& options);
 
 struct OpenOptions {
   GraphShape shape;

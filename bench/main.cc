@@ -128,6 +128,13 @@ int main(int argc, char** argv) {
   AddShapeOptions(open_cmd, open.shape, open_ops);
   open_cmd->add_flag("--json", json, "one JSON object on stdout");
 
+  AclOptions acl;
+  auto* acl_cmd = app.add_subcommand(
+      "acl", "sealed ops in a group of M members against the same ops in no group; rotation");
+  acl_cmd->add_option("--members", acl.members, "group members (>= 5)")->capture_default_str();
+  acl_cmd->add_option("--events", acl.events, "content operations")->capture_default_str();
+  acl_cmd->add_flag("--json", json, "one JSON object on stdout");
+
   auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
 
@@ -160,6 +167,8 @@ int main(int argc, char** argv) {
     } else if (open_cmd->parsed()) {
       open.shape.mix = ParseOpMix(open_ops);
       Print("open", RunOpen(open), json);
+    } else if (acl_cmd->parsed()) {
+      Print("acl", RunAcl(acl), json);
     } else if (all_cmd->parsed()) {
       Json all;
       IngestOptions i;

@@ -186,6 +186,20 @@ Result<SecretBytes> AeadDecrypt(const SecretBytes& key, const Nonce24& nonce, By
   return out;
 }
 
+Result<Bytes> AeadDecryptContent(const SecretBytes& key, const Nonce24& nonce, ByteView ad,
+                                 ByteView ciphertext) {
+  EnsureSodium();
+  if (key.size() != kAeadKeyBytes) return Status::InvalidArgument("an AEAD key is 32 bytes");
+  if (ciphertext.size() < kAeadTagBytes) return Status::Corruption("ciphertext shorter than tag");
+  Bytes out(ciphertext.size() - kAeadTagBytes);
+  unsigned long long n = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &n, nullptr, ciphertext.data(),
+                                                 ciphertext.size(), ad.data(), ad.size(),
+                                                 nonce.data(), key.data()) != 0)
+    return Status::Rejected("ciphertext does not authenticate");
+  return out;
+}
+
 Result<SecretBytes> DeriveKey(const SecretBytes& master, std::string_view context8,
                               uint64_t subkey_id) {
   EnsureSodium();
@@ -209,7 +223,8 @@ Result<SecretBytes> DeriveKeyFromPassphrase(std::string_view passphrase, ByteVie
   EnsureSodium();
   if (salt.size() != crypto_pwhash_SALTBYTES)
     return Status::InvalidArgument("a passphrase salt is 16 bytes");
-  if (params.ops_limit < crypto_pwhash_OPSLIMIT_MIN || params.ops_limit > crypto_pwhash_OPSLIMIT_MAX ||
+  if (params.ops_limit < crypto_pwhash_OPSLIMIT_MIN ||
+      params.ops_limit > crypto_pwhash_OPSLIMIT_MAX ||
       params.mem_limit < crypto_pwhash_MEMLIMIT_MIN || params.mem_limit > (size_t{1} << 32))
     return Status::InvalidArgument("argon2id parameters out of range");
   SecretBytes out(out_len);

@@ -131,6 +131,12 @@ Result<Bytes> AeadEncrypt(const SecretBytes& key, const Nonce24& nonce, ByteView
 Result<SecretBytes> AeadDecrypt(const SecretBytes& key, const Nonce24& nonce, ByteView ad,
                                 ByteView ciphertext);
 
+// The same into ordinary memory: for content that is stored in the clear once opened
+// (messages, CRDT ops), where locked pages per call (an mmap and mprotect each) would cost
+// more than the decryption. Never for keys.
+Result<Bytes> AeadDecryptContent(const SecretBytes& key, const Nonce24& nonce, ByteView ad,
+                                 ByteView ciphertext);
+
 // ---- KDF ----
 // Derives a 32-byte subkey from a 32-byte master key for a purpose (8-char context) and id.
 Result<SecretBytes> DeriveKey(const SecretBytes& master, std::string_view context8,

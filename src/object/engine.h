@@ -96,6 +96,8 @@ class ObjectEngine final : public graph::Applier {
   Status ReplayQueued(const codec::ObjectId& group);
   Result<std::vector<codec::VertexId>> GroupRefsOf(const codec::VertexId& id);
   Status AbsorbKeys(const codec::ObjectId& group, bool* gained);
+  // Whether content of `object` waits in its queue (cached; QueuedCount scans).
+  Result<bool> HasQueue(const codec::ObjectId& object);
   // Rewrites the projection rows that `effects` of an op on `field` touched.
   Status Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
                  const std::vector<Effect>& effects);
@@ -109,6 +111,7 @@ class ObjectEngine final : public graph::Applier {
   std::unordered_map<codec::ObjectId, Keyring, FixedBytesHash> keyrings_;
   // Group refs of recently applied vertices of objects in groups (parents ask for them).
   std::unordered_map<codec::VertexId, std::vector<codec::VertexId>, FixedBytesHash> refs_cache_;
+  std::unordered_map<codec::ObjectId, bool, FixedBytesHash> has_queue_;
   std::optional<crypto::PublicKey> device_;
   const crypto::BoxKey* box_ = nullptr;
   std::function<Result<Bytes>(const codec::VertexId&)> get_raw_;

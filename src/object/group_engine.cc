@@ -52,6 +52,7 @@ void ObjectEngine::ForgetCaches() {
   groups_.clear();
   keyrings_.clear();
   refs_cache_.clear();
+  has_queue_.clear();
 }
 
 Result<std::optional<codec::ObjectId>> ObjectEngine::GroupOf(const codec::ObjectId& object) {
@@ -156,15 +157,11 @@ Status ObjectEngine::ValidateContent(const codec::Vertex& v, const codec::Object
     // the refs stand for the whole group past and cannot hide a removal.
     for (const auto& p : v.parents) {
       TOPO_ASSIGN_OR_RETURN(auto prefs, GroupRefsOf(p));
-      for (const auto& r : prefs) {
-        auto in = index->InPast(frontier, r);
-        if (!in.ok() || !*in)
+      for (const auto& r : prefs)
+        if (!index->InPast(*snap, r))
           return Status::Rejected("its group refs are older than its parent " + HexEncodeShort(p) +
                                   "'s");
-      }
     }
-    // InPast may have moved the cache: take the snapshot again.
-    TOPO_ASSIGN_OR_RETURN(snap, index->At(frontier));
   }
   if (v.is_genesis()) {
     if (!snap->state.devices().count(v.author))
@@ -230,17 +227,26 @@ Status ObjectEngine::ApplyContent(const codec::Vertex& v, const codec::ObjectId&
     refs_cache_[v.id] = v.refs;
   }
   const codec::ObjectId& object = v.object_id;
-  TOPO_ASSIGN_OR_RETURN(uint64_t queued, QueuedCount(object));
-  if (queued == 0) {
+  TOPO_ASSIGN_OR_RETURN(bool queued, HasQueue(object));
+  if (!queued) {
     auto plain = OpenContent(v, KeyringOf(group));
-    if (plain.ok()) return ApplyPlain(v, plain->view(), true);
+    if (plain.ok()) return ApplyPlain(v, *plain, true);
     if (plain.status().code() == Code::kCorruption)
       return MarkUnreadable(v, plain.status().message());
     if (plain.status().code() != Code::kNotFound) return plain.status();
   }
   // No key yet, or earlier content of the object waits: queue, to apply in linear order.
   TOPO_RETURN_IF_ERROR(state_.Put(object, OrderedKey(kQueuedTag, v), codec::EncodeVertex(v)));
+  has_queue_[object] = true;
   return state_.Put(group, IdKey(kQueuedObjectTag, object.view()), {});
+}
+
+Result<bool> ObjectEngine::HasQueue(const codec::ObjectId& object) {
+  auto it = has_queue_.find(object);
+  if (it != has_queue_.end()) return it->second;
+  TOPO_ASSIGN_OR_RETURN(uint64_t n, QueuedCount(object));
+  has_queue_[object] = n > 0;
+  return n > 0;
 }
 
 Result<uint64_t> ObjectEngine::QueuedCount(const codec::ObjectId& object) {
@@ -274,7 +280,7 @@ Status ObjectEngine::ReplayQueued(const codec::ObjectId& group) {
       auto plain = OpenContent(*v, ring);
       if (!plain.ok() && plain.status().code() == Code::kNotFound) break;  // still waits
       if (plain.ok()) {
-        TOPO_RETURN_IF_ERROR(ApplyPlain(*v, plain->view(), true));
+        TOPO_RETURN_IF_ERROR(ApplyPlain(*v, *plain, true));
       } else if (plain.status().code() == Code::kCorruption) {
         TOPO_RETURN_IF_ERROR(MarkUnreadable(*v, plain.status().message()));
       } else {
@@ -283,8 +289,10 @@ Status ObjectEngine::ReplayQueued(const codec::ObjectId& group) {
       TOPO_RETURN_IF_ERROR(state_.Delete(object, key));
       ++done;
     }
-    if (done == queued.size())
+    if (done == queued.size()) {
       TOPO_RETURN_IF_ERROR(state_.Delete(group, IdKey(kQueuedObjectTag, object.view())));
+      has_queue_[object] = false;
+    }
   }
   return Status::Ok();
 }

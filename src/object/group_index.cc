@@ -172,11 +172,22 @@ Result<std::shared_ptr<GroupIndex::Snapshot>> GroupIndex::Lookup(const Key& key)
 
 Result<const GroupIndex::Snapshot*> GroupIndex::At(std::span<const codec::VertexId> frontier) {
   if (frontier.empty()) return Status::InvalidArgument("an empty group frontier");
+  if (last_ && std::equal(frontier.begin(), frontier.end(), last_key_.begin(), last_key_.end())) {
+    if (last_->past.size() < nodes_.size()) last_->past.resize(nodes_.size(), false);
+    return last_.get();
+  }
   Key key(frontier.begin(), frontier.end());
   std::sort(key.begin(), key.end());
   key.erase(std::unique(key.begin(), key.end()), key.end());
   TOPO_ASSIGN_OR_RETURN(last_, Lookup(key));
+  // Remember the frontier as asked (sorted callers hit the fast path above).
+  last_key_.assign(frontier.begin(), frontier.end());
   return last_.get();
+}
+
+bool GroupIndex::InPast(const Snapshot& snapshot, const codec::VertexId& id) const {
+  auto it = index_.find(id);
+  return it != index_.end() && it->second < snapshot.past.size() && snapshot.past[it->second];
 }
 
 Result<bool> GroupIndex::InPast(std::span<const codec::VertexId> frontier,

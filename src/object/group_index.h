@@ -46,6 +46,8 @@ class GroupIndex {
 
   // True when `id` is in the past of `frontier` (inclusive). REQUIRES: both are in the index.
   Result<bool> InPast(std::span<const codec::VertexId> frontier, const codec::VertexId& id);
+  // The same against a snapshot At() returned; false for an id not in the index.
+  bool InPast(const Snapshot& snapshot, const codec::VertexId& id) const;
 
   // The heads of the group object (vertices with no child in the index), ascending.
   std::vector<codec::VertexId> Heads() const;
@@ -83,6 +85,8 @@ class GroupIndex {
   };
   std::unordered_map<Key, Entry, KeyHash> cache_;
   std::shared_ptr<Snapshot> last_;  // keeps At()'s answer alive
+  Key last_key_;                    // its frontier: content vertices ask for one frontier
+                                    // many times in a row
 };
 
 }  // namespace topo::object

@@ -68,8 +68,7 @@ Result<Bytes> SealContent(const codec::Vertex& v, const codec::VertexId& epoch,
   return codec::EncodeEnvelope(e);
 }
 
-Result<crypto::SecretBytes> OpenContent(const codec::Vertex& v, const Keyring& keyring,
-                                        codec::VertexId* epoch) {
+Result<Bytes> OpenContent(const codec::Vertex& v, const Keyring& keyring, codec::VertexId* epoch) {
   auto e = codec::DecodeEnvelope(v.payload);
   if (!e.ok()) return Status::Corruption(e.status().message());
   if (epoch) *epoch = e->epoch;
@@ -78,7 +77,7 @@ Result<crypto::SecretBytes> OpenContent(const codec::Vertex& v, const Keyring& k
     return Status::NotFound("no key for epoch " + HexEncodeShort(e->epoch));
   Bytes aad = codec::EnvelopeAad(v);
   for (const auto& key : *candidates) {
-    auto plain = crypto::AeadDecrypt(key, e->nonce, aad, e->ciphertext);
+    auto plain = crypto::AeadDecryptContent(key, e->nonce, aad, e->ciphertext);
     if (plain.ok()) return plain;
   }
   return Status::Corruption("envelope: does not open under any key held for epoch " +

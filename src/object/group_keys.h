@@ -65,7 +65,7 @@ Result<Bytes> SealContent(const codec::Vertex& v, const codec::VertexId& epoch,
 // epoch's). Neither is a rejection of the vertex: what a replica can read depends on the
 // keys it holds, and validity must not (the vertex is signed, so nobody but its author can
 // have altered the ciphertext or the header).
-Result<crypto::SecretBytes> OpenContent(const codec::Vertex& v, const Keyring& keyring,
-                                        codec::VertexId* epoch = nullptr);
+Result<Bytes> OpenContent(const codec::Vertex& v, const Keyring& keyring,
+                          codec::VertexId* epoch = nullptr);
 
 }  // namespace topo::object

@@ -61,6 +61,22 @@ TEST(Aead, AuthenticatesAdAndCiphertext) {
   EXPECT_FALSE(AeadDecrypt(key, nonce, AsBytes("header"), *ct).ok());
 }
 
+TEST(Aead, ContentVariantOpensTheSameAndRefusesTheSame) {
+  auto key = SecretBytes::Random(32);
+  auto nonce = RandomFixed<24>();
+  auto ct = AeadEncrypt(key, nonce, AsBytes("header"), AsBytes("a message"));
+  ASSERT_TRUE(ct.ok());
+  auto pt = AeadDecryptContent(key, nonce, AsBytes("header"), *ct);
+  ASSERT_TRUE(pt.ok());
+  EXPECT_EQ(AsChars(*pt), "a message");
+  EXPECT_FALSE(AeadDecryptContent(key, nonce, AsBytes("headex"), *ct).ok());
+  EXPECT_FALSE(AeadDecryptContent(SecretBytes::Random(32), nonce, AsBytes("header"), *ct).ok());
+  EXPECT_EQ(AeadDecryptContent(key, nonce, {}, ByteView(*ct).subspan(0, 15)).status().code(),
+            Code::kCorruption);
+  (*ct).back() ^= 1;
+  EXPECT_FALSE(AeadDecryptContent(key, nonce, AsBytes("header"), *ct).ok());
+}
+
 TEST(Kdf, DerivesDistinctSubkeys) {
   auto master = SecretBytes::Random(32);
   auto a = DeriveKey(master, "topoepch", 1);

@@ -90,7 +90,7 @@ TEST(GroupKeys, ContentRoundTripsAndIsBoundToTheHeader) {
   codec::VertexId epoch;
   auto plain = OpenContent(v, ring, &epoch);
   ASSERT_TRUE(plain.ok()) << plain.status().ToString();
-  EXPECT_EQ(std::string(AsChars(plain->view())), "secret text");
+  EXPECT_EQ(std::string(AsChars(*plain)), "secret text");
   EXPECT_EQ(epoch, g.state.current_epoch());
   // The ciphertext does not contain the plaintext.
   std::string p(AsChars(v.payload));
