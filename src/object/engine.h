@@ -6,15 +6,15 @@
 // GroupIndex of the group; a vertex of an object inside a group must name group vertices in
 // its refs, be made by a member device in the ACL state there, and seal its content under
 // the current epoch. Content is opened with the keys sealed to this device (SetLocalDevice);
-// content that cannot be opened yet waits in a per-object queue, in linear order, and is
-// applied when a key arrives.
+// content that cannot be opened yet waits in a per-object queue and is applied when a key
+// arrives (the CRDTs apply in any order, so readable content never waits behind it).
 //
 // State layout in the StateStore, per object:
 //   0x00 'b'            -> blueprint name (written by the genesis vertex)
 //   0x00 'g'            -> the group the object belongs to (objects inside a group)
 //   0x00 'G' be64(depth) id -> the raw vertex (group objects: every vertex, to rebuild the
 //                          GroupIndex)
-//   0x00 'P' be64(depth) id -> the raw vertex (content waiting for a key, in linear order)
+//   0x00 'P' be64(depth) id -> the raw vertex (content waiting for a key)
 //   0x00 'Q' object     -> "" (in a group's namespace: an object of it has queued content)
 //   0x00 'U' id         -> why the content of that vertex cannot be read (never applied)
 //   'F' varint(field)   -> prefix of that field's CRDT entries (object/crdt.h)
@@ -96,8 +96,6 @@ class ObjectEngine final : public graph::Applier {
   Status ReplayQueued(const codec::ObjectId& group);
   Result<std::vector<codec::VertexId>> GroupRefsOf(const codec::VertexId& id);
   Status AbsorbKeys(const codec::ObjectId& group, bool* gained);
-  // Whether content of `object` waits in its queue (cached; QueuedCount scans).
-  Result<bool> HasQueue(const codec::ObjectId& object);
   // Rewrites the projection rows that `effects` of an op on `field` touched.
   Status Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
                  const std::vector<Effect>& effects);
@@ -111,7 +109,6 @@ class ObjectEngine final : public graph::Applier {
   std::unordered_map<codec::ObjectId, Keyring, FixedBytesHash> keyrings_;
   // Group refs of recently applied vertices of objects in groups (parents ask for them).
   std::unordered_map<codec::VertexId, std::vector<codec::VertexId>, FixedBytesHash> refs_cache_;
-  std::unordered_map<codec::ObjectId, bool, FixedBytesHash> has_queue_;
   std::optional<crypto::PublicKey> device_;
   const crypto::BoxKey* box_ = nullptr;
   std::function<Result<Bytes>(const codec::VertexId&)> get_raw_;

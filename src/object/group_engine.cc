@@ -52,7 +52,6 @@ void ObjectEngine::ForgetCaches() {
   groups_.clear();
   keyrings_.clear();
   refs_cache_.clear();
-  has_queue_.clear();
 }
 
 Result<std::optional<codec::ObjectId>> ObjectEngine::GroupOf(const codec::ObjectId& object) {
@@ -227,26 +226,17 @@ Status ObjectEngine::ApplyContent(const codec::Vertex& v, const codec::ObjectId&
     refs_cache_[v.id] = v.refs;
   }
   const codec::ObjectId& object = v.object_id;
-  TOPO_ASSIGN_OR_RETURN(bool queued, HasQueue(object));
-  if (!queued) {
-    auto plain = OpenContent(v, KeyringOf(group));
-    if (plain.ok()) return ApplyPlain(v, *plain, true);
-    if (plain.status().code() == Code::kCorruption)
-      return MarkUnreadable(v, plain.status().message());
-    if (plain.status().code() != Code::kNotFound) return plain.status();
-  }
-  // No key yet, or earlier content of the object waits: queue, to apply in linear order.
+  // Every built-in CRDT applies in any order (removals are tombstones, list inserts wait
+  // for their anchor at render time), so readable content applies now even when earlier
+  // content of the object waits for a key it may never get (a member without history).
+  auto plain = OpenContent(v, KeyringOf(group));
+  if (plain.ok()) return ApplyPlain(v, *plain, true);
+  if (plain.status().code() == Code::kCorruption)
+    return MarkUnreadable(v, plain.status().message());
+  if (plain.status().code() != Code::kNotFound) return plain.status();
+  // No key for its epoch yet: queue it; a key arriving replays the queue.
   TOPO_RETURN_IF_ERROR(state_.Put(object, OrderedKey(kQueuedTag, v), codec::EncodeVertex(v)));
-  has_queue_[object] = true;
   return state_.Put(group, IdKey(kQueuedObjectTag, object.view()), {});
-}
-
-Result<bool> ObjectEngine::HasQueue(const codec::ObjectId& object) {
-  auto it = has_queue_.find(object);
-  if (it != has_queue_.end()) return it->second;
-  TOPO_ASSIGN_OR_RETURN(uint64_t n, QueuedCount(object));
-  has_queue_[object] = n > 0;
-  return n > 0;
 }
 
 Result<uint64_t> ObjectEngine::QueuedCount(const codec::ObjectId& object) {
@@ -278,7 +268,7 @@ Status ObjectEngine::ReplayQueued(const codec::ObjectId& group) {
       auto v = codec::DecodeVertex(raw);
       if (!v.ok()) return Status::Corruption("queued vertex: " + v.status().message());
       auto plain = OpenContent(*v, ring);
-      if (!plain.ok() && plain.status().code() == Code::kNotFound) break;  // still waits
+      if (!plain.ok() && plain.status().code() == Code::kNotFound) continue;  // still waits
       if (plain.ok()) {
         TOPO_RETURN_IF_ERROR(ApplyPlain(*v, *plain, true));
       } else if (plain.status().code() == Code::kCorruption) {
@@ -289,10 +279,8 @@ Status ObjectEngine::ReplayQueued(const codec::ObjectId& group) {
       TOPO_RETURN_IF_ERROR(state_.Delete(object, key));
       ++done;
     }
-    if (done == queued.size()) {
+    if (done == queued.size())
       TOPO_RETURN_IF_ERROR(state_.Delete(group, IdKey(kQueuedObjectTag, object.view())));
-      has_queue_[object] = false;
-    }
   }
   return Status::Ok();
 }
