@@ -3,9 +3,34 @@
 //
 // Two stages. Prepare() is pure (decode, hash, verify) and runs on every core at once.
 // Ingestor::Ingest() is the sequential stage; it runs inside the caller's transaction, so a
-// batch applies whole or not at all. A vertex whose parents or refs are missing is stored
-// once as blocked; when its last dependency applies it is applied in the same cascade,
-// iteratively (a worklist, never recursion), however long the chain.
+// batch applies whole or not at all. A vertex whose parents or refs are missing is kept once
+// as blocked (in the Ingestor's memory or in the store, see below); when its last dependency
+// applies it is applied in the same cascade, iteratively (a worklist, never recursion),
+// however long the chain.
+//
+// Blocked vertices in memory. With shuffled delivery nearly every vertex arrives before some
+// parent, and most of those parents arrive moments later. Writing each such vertex to the
+// store and reading it back (GraphStore::PutBlocked, ResolveDependency) was half of the
+// sequential stage, so the Ingestor keeps blocked vertices in a buffer of bounded memory
+// (IngestorOptions::blocked_memory_bytes) and writes to the store only what overflows it
+// (oldest first) or what is still blocked at Flush(). Every decision consults both places,
+// so what a vertex's outcome is, and which vertices end applied, rejected or blocked, does
+// not depend on where a blocked vertex was kept.
+//
+// Durability contract of the buffer:
+//  - A buffered vertex is not in the store. It becomes durable only once Flush() has written
+//    it and the owner's transaction commits. Until then a crash (or the Ingestor's
+//    destruction) loses it: it is absent, as if never received, and delivering it again
+//    completes it. Nothing is ever half-applied: a vertex is applied only in the transaction
+//    that applies its last dependency, whether it waited in memory or in the store.
+//  - The owner calls Flush() inside a transaction, before the commit after which it wants
+//    blocked vertices durable (at the latest before the last commit of a delivery, and
+//    before the Ingestor is destroyed), and DiscardBuffer() whenever a transaction in which
+//    Ingest() or Flush() ran rolls back: the buffer may describe effects of that
+//    transaction (a dependency counted as arrived, a vertex spilled to the store) that the
+//    rollback undid. Discarded vertices are simply absent.
+//  - The buffer survives commits: a vertex may wait in memory across several transactions of
+//    one delivery, and a dependency applied in a later transaction releases it there.
 //
 // What is stored as rejected: only vertices with a valid signature that break a rule that
 // depends on the vertex and its causal past alone (so every honest replica agrees, and a
@@ -14,8 +39,10 @@
 // poison the id of a genuine vertex.
 #pragma once
 
+#include <list>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "graph/graph_store.h"
@@ -71,13 +98,37 @@ struct IngestStats {
   IngestStats& operator+=(const IngestStats& o);
 };
 
+struct IngestorOptions {
+  // Memory for blocked vertices kept by the Ingestor rather than the store (an estimate of
+  // what the buffer holds: encodings, decoded vertices, indexes). 0 writes every blocked
+  // vertex to the store at once; so does a vertex that alone would not fit.
+  size_t blocked_memory_bytes = size_t{8} << 20;
+};
+
 class Ingestor {
  public:
-  Ingestor(GraphStore& store, Applier& applier) : store_(store), applier_(applier) {}
+  Ingestor(GraphStore& store, Applier& applier, IngestorOptions options = {})
+      : store_(store), applier_(applier), options_(options) {}
 
   // Sequential stage for one prepared vertex. REQUIRES: the caller holds a transaction.
-  // A non-ok Result means storage failed: the caller must roll the transaction back.
+  // A non-ok Result means storage failed: the caller must roll the transaction back (and
+  // call DiscardBuffer()).
   Result<ItemResult> Ingest(Prepared p);
+
+  // Writes every buffered blocked vertex to the store (GraphStore::PutBlocked), oldest
+  // first, and empties the buffer. REQUIRES: the caller holds a transaction; the vertices
+  // are durable once it commits. On error the vertices not yet written stay buffered and the
+  // caller must roll back (and call DiscardBuffer()).
+  Status Flush();
+  // Forgets every buffered vertex, without touching the store. Call it when a transaction in
+  // which Ingest() or Flush() ran rolls back; the forgotten vertices are absent, as if never
+  // received.
+  void DiscardBuffer();
+  size_t buffered_count() const { return buffer_.size(); }
+  // The estimate held against IngestorOptions::blocked_memory_bytes.
+  size_t buffered_bytes() const { return buffered_bytes_; }
+  // Blocked vertices, in the store and in the buffer.
+  Result<uint64_t> BlockedCount();
 
   // The structural rules every replica checks against the parents: same object, depth is
   // 1 + max parent depth, created_at later than every parent's. Exposed for tests.
@@ -88,15 +139,57 @@ class Ingestor {
 
  private:
   enum class Step { kApplied, kBlocked, kRejected };
-  // Runs dependency check, validation and apply for a verified, new vertex.
-  Result<Step> Process(const Vertex& v, ByteView raw, std::string* reason);
+  // A blocked vertex in the buffer.
+  struct Waiting {
+    Vertex vertex;
+    Bytes raw;
+    std::vector<VertexId> missing;      // what it still waits for: non-empty, no duplicates
+    std::list<VertexId>::iterator age;  // its place in age_
+    size_t bytes = 0;                   // its share of buffered_bytes_
+  };
+  using Buffer = std::unordered_map<VertexId, Waiting, FixedBytesHash>;
+  // A formerly blocked vertex, taken from the buffer or the store, to process again.
+  struct Ready {
+    Vertex vertex;
+    Bytes raw;
+  };
+  // A blocked vertex, taken from the buffer or the store, whose dependency was rejected.
+  struct Dropped {
+    VertexId id;
+    ObjectId object;
+    Bytes raw;
+  };
+
+  // Runs dependency check, validation and apply for a verified, new vertex. Takes v and raw
+  // to keep them when the vertex blocks.
+  Result<Step> Process(Vertex v, Bytes raw, std::string* reason);
   Status Reject(const VertexId& id, const ObjectId& object, const std::string& reason,
                 ByteView raw);
   Status Cascade(const VertexId& applied);
 
+  // ---- the buffer of blocked vertices ----
+  // Keeps a new blocked vertex (in the buffer, or in the store when it does not fit).
+  Status Block(Vertex v, Bytes raw, std::vector<VertexId> missing);
+  // Writes the oldest buffered vertex to the store and removes it from the buffer.
+  Status SpillOldest();
+  // Removes `it` from the buffer, the index and the age list, and returns it.
+  Waiting Take(Buffer::iterator it);
+  // Buffered vertices waiting on `arrived`, which applied: it is crossed off their missing
+  // lists, and those left waiting on nothing move to `out`.
+  void TakeReady(const VertexId& arrived, std::vector<Ready>& out);
+  // Buffered vertices waiting on `gone`, which was rejected, move to `out`.
+  void TakeDependents(const VertexId& gone, std::vector<Dropped>& out);
+
   GraphStore& store_;
   Applier& applier_;
+  IngestorOptions options_;
   IngestStats stats_;
+
+  Buffer buffer_;
+  // dependency -> buffered vertices whose missing list names it (each once).
+  std::unordered_map<VertexId, std::vector<VertexId>, FixedBytesHash> buffer_waiters_;
+  std::list<VertexId> age_;  // buffered ids, oldest first: the order of spills and Flush()
+  size_t buffered_bytes_ = 0;
 };
 
 }  // namespace topo::graph

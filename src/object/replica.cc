@@ -20,7 +20,7 @@ Replica::Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key,
       sink_(*db_),
       engine_(state_, sink_),
       ingestor_(graph_, engine_),
-      cache_guard_(engine_) {
+      cache_guard_(engine_, ingestor_) {
   if (options_.box) engine_.SetLocalDevice(key_.public_key(), options_.box);
   engine_.SetVertexSource([this](const codec::VertexId& id) { return graph_.GetRaw(id); });
   db_->AddParticipant(&cache_guard_);
@@ -150,9 +150,9 @@ Result<codec::VertexId> Replica::Submit(const codec::ObjectId& object, uint32_t 
   return id;
 }
 
-Status Replica::FlushBlocked() { return Status::Ok(); }
+Status Replica::FlushBlocked() { return ingestor_.Flush(); }
 
-Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report) {
+Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report, bool last) {
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
   for (auto& p : batch) {
     // On error the transaction rolls back: this batch is absent, earlier ones stay.
@@ -163,6 +163,7 @@ Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& re
           std::string(graph::OutcomeName(r.outcome)) + " " +
           (r.id.IsZero() ? std::string("(undecodable)") : HexEncodeShort(r.id)) + ": " + r.reason);
   }
+  if (last) TOPO_RETURN_IF_ERROR(FlushBlocked());
   return txn.Commit();
 }
 
@@ -186,7 +187,7 @@ Result<IngestReport> Replica::Ingest(std::vector<Bytes> raws) {
     std::vector<graph::Prepared> prepared = next.get();
     if (begin + batch < raws.size())
       next = std::async(std::launch::async, graph::PrepareAll, slice(begin + batch), threads);
-    Status s = ApplyBatch(prepared, report);
+    Status s = ApplyBatch(prepared, report, begin + batch >= raws.size());
     if (!s.ok()) {
       if (next.valid()) next.wait();
       return s;
@@ -204,7 +205,7 @@ Result<IngestReport> Replica::IngestPrepared(std::vector<graph::Prepared> prepar
     size_t end = std::min(prepared.size(), begin + batch);
     std::vector<graph::Prepared> chunk(std::make_move_iterator(prepared.begin() + begin),
                                        std::make_move_iterator(prepared.begin() + end));
-    TOPO_RETURN_IF_ERROR(ApplyBatch(chunk, report));
+    TOPO_RETURN_IF_ERROR(ApplyBatch(chunk, report, end == prepared.size()));
   }
   report.stats = ingestor_.stats();
   return report;

@@ -169,7 +169,7 @@ class Replica {
   // sealed under the current epoch.
   Status SealForGroup(codec::Vertex& v, const codec::ObjectId& group, ByteView plaintext);
   // Applies one batch of prepared vertices in one transaction, adding to `report`.
-  Status ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report);
+  Status ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& report, bool last);
 
   std::unique_ptr<store::Database> db_;
   crypto::SigningKey key_;
@@ -181,10 +181,14 @@ class Replica {
   graph::Ingestor ingestor_;
   // Drops the engine's in-memory caches when a transaction rolls back.
   struct CacheGuard final : store::TxnParticipant {
-    explicit CacheGuard(ObjectEngine& e) : engine(e) {}
+    CacheGuard(ObjectEngine& e, graph::Ingestor& i) : engine(e), ingestor(i) {}
     Status BeforeCommit() override { return Status::Ok(); }
-    void AfterRollback() override { engine.ForgetCaches(); }
+    void AfterRollback() override {
+      engine.ForgetCaches();
+      ingestor.DiscardBuffer();
+    }
     ObjectEngine& engine;
+    graph::Ingestor& ingestor;
   };
   CacheGuard cache_guard_;
 };

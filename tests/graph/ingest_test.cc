@@ -30,25 +30,41 @@ class RecordingApplier : public Applier {
 };
 
 struct Fixture {
+  explicit Fixture(IngestorOptions options = {}) : ingestor(store, applier, options) {}
   MemGraphStore store;
   RecordingApplier applier;
-  Ingestor ingestor{store, applier};
+  Ingestor ingestor;
   ItemResult Put(const Vertex& v) {
     auto r = ingestor.Ingest(Prepare(codec::EncodeVertex(v)));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
+  uint64_t Blocked() { return *ingestor.BlockedCount(); }
 };
 
-TEST(Ingest, ChainInReverseCascadesInCausalOrder) {
+// Every test below runs with blocked vertices written to the store at once (a budget of 0)
+// and with the default in-memory buffer: the outcomes must not depend on it.
+class IngestTest : public ::testing::TestWithParam<size_t> {
+ protected:
+  static IngestorOptions Options() { return IngestorOptions{GetParam()}; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Buffer, IngestTest,
+                         ::testing::Values(size_t{0}, IngestorOptions{}.blocked_memory_bytes),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return info.param == 0 ? std::string("StoreOnly")
+                                                  : std::string("Buffered");
+                         });
+
+TEST_P(IngestTest, ChainInReverseCascadesInCausalOrder) {
   VertexFactory f;
   std::vector<Vertex> chain{f.Genesis()};
   for (int i = 0; i < 2000; ++i) chain.push_back(f.Child({&chain.back()}));
-  Fixture fx;
+  Fixture fx(Options());
   for (size_t i = chain.size(); i-- > 1;) EXPECT_EQ(fx.Put(chain[i]).outcome, Outcome::kBlocked);
-  EXPECT_EQ(*fx.store.BlockedCount(), 2000u);
+  EXPECT_EQ(fx.Blocked(), 2000u);
   EXPECT_EQ(fx.Put(chain[0]).outcome, Outcome::kApplied);
-  EXPECT_EQ(*fx.store.BlockedCount(), 0u);
+  EXPECT_EQ(fx.Blocked(), 0u);
   EXPECT_EQ(fx.ingestor.stats().applied, 2001u);
   EXPECT_EQ(fx.ingestor.stats().cascaded, 2000u);
   ASSERT_EQ(fx.applier.order.size(), chain.size());
@@ -58,26 +74,26 @@ TEST(Ingest, ChainInReverseCascadesInCausalOrder) {
   EXPECT_EQ(heads[0], chain.back().id);
 }
 
-TEST(Ingest, LongChainCascadeIsIterative) {
+TEST_P(IngestTest, LongChainCascadeIsIterative) {
   // Deep enough that a recursive cascade would exhaust the stack under sanitizers.
   VertexFactory f;
   std::vector<Vertex> chain{f.Genesis()};
   for (int i = 0; i < 30000; ++i) chain.push_back(f.Child({&chain.back()}));
-  Fixture fx;
+  Fixture fx(Options());
   for (size_t i = chain.size(); i-- > 1;) fx.Put(chain[i]);
   EXPECT_EQ(fx.Put(chain[0]).outcome, Outcome::kApplied);
   EXPECT_EQ(fx.store.applied_count(), chain.size());
 }
 
-TEST(Ingest, DuplicatesAreRecognisedInEveryState) {
+TEST_P(IngestTest, DuplicatesAreRecognisedInEveryState) {
   VertexFactory f;
   auto g = f.Genesis();
   auto a = f.Child({&g});
   auto b = f.Child({&a});
-  Fixture fx;
+  Fixture fx(Options());
   EXPECT_EQ(fx.Put(b).outcome, Outcome::kBlocked);
   EXPECT_EQ(fx.Put(b).outcome, Outcome::kDuplicate);  // blocked, stored once
-  EXPECT_EQ(*fx.store.BlockedCount(), 1u);
+  EXPECT_EQ(fx.Blocked(), 1u);
   fx.Put(g);
   fx.Put(a);
   EXPECT_EQ(fx.Put(a).outcome, Outcome::kDuplicate);
@@ -85,20 +101,20 @@ TEST(Ingest, DuplicatesAreRecognisedInEveryState) {
   EXPECT_EQ(fx.applier.order.size(), 3u);
 }
 
-TEST(Ingest, RejectionIsDurableAndCascadesToDescendants) {
+TEST_P(IngestTest, RejectionIsDurableAndCascadesToDescendants) {
   VertexFactory f;
   auto g = f.Genesis();
   auto bad = f.Child({&g}, "bad");
   auto child = f.Child({&bad});
   auto grandchild = f.Child({&child});
-  Fixture fx;
+  Fixture fx(Options());
   EXPECT_EQ(fx.Put(grandchild).outcome, Outcome::kBlocked);
   EXPECT_EQ(fx.Put(child).outcome, Outcome::kBlocked);
   fx.Put(g);
   auto r = fx.Put(bad);
   EXPECT_EQ(r.outcome, Outcome::kRejected);
   EXPECT_EQ(r.reason, "payload says bad");
-  EXPECT_EQ(*fx.store.BlockedCount(), 0u);
+  EXPECT_EQ(fx.Blocked(), 0u);
   EXPECT_TRUE(fx.store.RejectedReason(child.id)->has_value());
   EXPECT_TRUE(fx.store.RejectedReason(grandchild.id)->has_value());
   // Arriving again, none is validated again.
@@ -111,12 +127,12 @@ TEST(Ingest, RejectionIsDurableAndCascadesToDescendants) {
   EXPECT_EQ(fx.applier.order.size(), 1u);
 }
 
-TEST(Ingest, BadSignatureIsRefusedButNotRecorded) {
+TEST_P(IngestTest, BadSignatureIsRefusedButNotRecorded) {
   VertexFactory f;
   auto g = f.Genesis();
   auto forged = g;
   forged.signature.bytes[5] ^= 1;
-  Fixture fx;
+  Fixture fx(Options());
   auto r = fx.Put(forged);
   EXPECT_EQ(r.outcome, Outcome::kInvalid);
   EXPECT_NE(r.reason.find("signature"), std::string::npos);
@@ -124,11 +140,11 @@ TEST(Ingest, BadSignatureIsRefusedButNotRecorded) {
   EXPECT_EQ(fx.Put(g).outcome, Outcome::kApplied);
 }
 
-TEST(Ingest, StructuralRulesAgainstParents) {
+TEST_P(IngestTest, StructuralRulesAgainstParents) {
   VertexFactory f;
   auto g = f.Genesis();
   auto a = f.Child({&g});
-  Fixture fx;
+  Fixture fx(Options());
   fx.Put(g);
   fx.Put(a);
 
@@ -154,7 +170,7 @@ TEST(Ingest, StructuralRulesAgainstParents) {
   EXPECT_EQ(fx.Put(cross).outcome, Outcome::kRejected);
 }
 
-TEST(Ingest, RefsBlockUntilTheOtherObjectHasThem) {
+TEST_P(IngestTest, RefsBlockUntilTheOtherObjectHasThem) {
   VertexFactory f;
   auto g1 = f.Genesis("one");
   auto g2 = f.Genesis("two");
@@ -162,17 +178,17 @@ TEST(Ingest, RefsBlockUntilTheOtherObjectHasThem) {
   Vertex v = f.Child({&g1});
   v.refs = {x.id};
   ASSERT_TRUE(codec::SignVertex(v, f.key()).ok());
-  Fixture fx;
+  Fixture fx(Options());
   fx.Put(g1);
   EXPECT_EQ(fx.Put(v).outcome, Outcome::kBlocked);
   fx.Put(g2);
-  EXPECT_EQ(*fx.store.BlockedCount(), 1u);
+  EXPECT_EQ(fx.Blocked(), 1u);
   fx.Put(x);
-  EXPECT_EQ(*fx.store.BlockedCount(), 0u);
+  EXPECT_EQ(fx.Blocked(), 0u);
   EXPECT_TRUE(fx.store.GetMeta(v.id)->has_value());
 }
 
-TEST(Ingest, RandomDiamondsConvergeToSameHeadsInAnyOrder) {
+TEST_P(IngestTest, RandomDiamondsConvergeToSameHeadsInAnyOrder) {
   std::mt19937_64 rng(42);
   VertexFactory f1(1), f2(2);
   std::vector<Vertex> all{f1.Genesis()};
@@ -185,13 +201,13 @@ TEST(Ingest, RandomDiamondsConvergeToSameHeadsInAnyOrder) {
     ps.erase(std::unique(ps.begin(), ps.end()), ps.end());
     all.push_back((i % 2 ? f1 : f2).Child(ps));
   }
-  Fixture ref;
+  Fixture ref(Options());
   for (auto& v : all) ref.Put(v);
   auto ref_heads = *ref.store.Heads(all[0].id);
   for (int trial = 0; trial < 5; ++trial) {
     auto shuffled = all;
     std::shuffle(shuffled.begin(), shuffled.end(), rng);
-    Fixture fx;
+    Fixture fx(Options());
     for (auto& v : shuffled) fx.Put(v);
     EXPECT_EQ(*fx.store.Heads(all[0].id), ref_heads);
     EXPECT_EQ(fx.store.applied_count(), all.size());
