@@ -43,6 +43,8 @@ void WriteSeeds(const std::string& dir) {
   WriteSeed(dir, "remove_device", EncodeGroupOp(RemoveDeviceOp{b, keys}));
   WriteSeed(dir, "rotate", EncodeGroupOp(RotateOp{keys}));
   WriteSeed(dir, "share", EncodeGroupOp(ShareKeysOp{{{a, keys[0]}, {b, keys[1]}}}));
+  WriteSeed(dir, "add_device",
+            EncodeGroupOp(AddDeviceOp{SeedCert(), keys[0].sealed, {{a, keys[1].sealed}}}));
   WriteSeed(dir, "params", EncodeGroupParams(GroupParams{true, SeedCert(), keys}));
   WriteSeed(dir, "envelope", EncodeEnvelope(Envelope{a, {}, Bytes(40, 7)}));
   std::string link = EncodeInviteLink(InviteLink{a, b, a, 3, 1000, b, {"127.0.0.1:7000"}});

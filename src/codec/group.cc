@@ -19,6 +19,7 @@ enum Tag : uint8_t {
   kRemoveDevice = 8,
   kRotate = 9,
   kShareKeys = 10,
+  kAddDevice = 11,
 };
 
 constexpr size_t kMaxAddresses = 16;
@@ -129,6 +130,16 @@ struct Encoder {
       w.Fixed(s.share.sealed);
     }
   }
+  void operator()(const AddDeviceOp& op) {
+    w.U8(kAddDevice);
+    w.LenBytes(EncodeDeviceCertificate(op.cert));
+    w.Fixed(op.sealed_user_seed);
+    w.Varint(op.keys.size());
+    for (const auto& k : op.keys) {
+      w.Fixed(k.epoch);
+      w.Fixed(k.sealed);
+    }
+  }
 };
 
 }  // namespace
@@ -155,7 +166,7 @@ std::optional<Role> ParseRole(std::string_view name) {
 const char* GroupOpName(const GroupOp& op) {
   static constexpr const char* kNames[] = {"invite",   "revoke-invite", "join",  "set-role",
                                            "transfer", "remove",        "leave", "remove-device",
-                                           "rotate",   "share-keys"};
+                                           "rotate",   "share-keys",    "add-device"};
   static_assert(std::size(kNames) == std::variant_size_v<GroupOp>);
   return kNames[op.index()];
 }
@@ -257,6 +268,23 @@ Result<GroupOp> DecodeGroupOp(ByteView payload) {
         if (!(std::tie(a.epoch, a.share.device) < std::tie(b.epoch, b.share.device)))
           return Status::Corruption("share_keys: (epoch, device) not sorted or duplicated");
       }
+      out = std::move(op);
+      break;
+    }
+    case kAddDevice: {
+      AddDeviceOp op;
+      TOPO_RETURN_IF_ERROR(ReadCert(r, "add_device.cert", op.cert));
+      TOPO_RETURN_IF_ERROR(r.Fixed("add_device.sealed_user_seed", op.sealed_user_seed));
+      uint64_t n;
+      TOPO_RETURN_IF_ERROR(r.VarintMax("add_device.keys count", kMaxSealedKeys, n));
+      op.keys.resize(n);
+      for (auto& k : op.keys) {
+        TOPO_RETURN_IF_ERROR(r.Fixed("add_device.keys.epoch", k.epoch));
+        TOPO_RETURN_IF_ERROR(r.Fixed("add_device.keys.sealed", k.sealed));
+      }
+      for (size_t i = 1; i < op.keys.size(); ++i)
+        if (!(op.keys[i - 1].epoch < op.keys[i].epoch))
+          return Status::Corruption("add_device.keys: epochs not sorted or duplicated");
       out = std::move(op);
       break;
     }

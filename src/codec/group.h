@@ -15,6 +15,10 @@
 //   8 remove-device  [32] device, keys
 //   9 rotate         keys
 //  10 share-keys     varint n (1..kMaxSealedKeys), n * ([32] epoch, [32] device, [80] sealed)
+//  11 add-device     varint cert_len + device certificate (signed by the user), [80] the
+//                    user's Ed25519 seed sealed to the device's box key, varint n
+//                    (0..kMaxSealedKeys), n * ([32] epoch, [80] sealed), epochs strictly
+//                    ascending (epoch keys sealed to the new device)
 //   keys = varint n (0..kMaxSealedKeys), n * ([32] device, [80] sealed key), devices strictly
 //   ascending. A sealed key is crypto_box_seal of the 32-byte epoch key to the device's
 //   X25519 key (32 + 48 bytes).
@@ -113,8 +117,23 @@ struct ShareKeysOp {
   bool operator==(const ShareKeysOp&) const = default;
 };
 
+// A user's device vouches, with a certificate signed by the user key, for another device of
+// the same user (one that joined through a device-link invite, or one joining this group
+// for the user), and hands it the user's seed and the epoch keys it holds.
+struct EpochSealedKey {
+  VertexId epoch;
+  SealedKey sealed;
+  bool operator==(const EpochSealedKey&) const = default;
+};
+struct AddDeviceOp {
+  DeviceCertificate cert;
+  SealedKey sealed_user_seed;  // crypto_box_seal of the 32-byte seed to cert.device_box_key
+  std::vector<EpochSealedKey> keys;
+  bool operator==(const AddDeviceOp&) const = default;
+};
+
 using GroupOp = std::variant<InviteOp, RevokeInviteOp, JoinOp, SetRoleOp, TransferOp, RemoveOp,
-                             LeaveOp, RemoveDeviceOp, RotateOp, ShareKeysOp>;
+                             LeaveOp, RemoveDeviceOp, RotateOp, ShareKeysOp, AddDeviceOp>;
 const char* GroupOpName(const GroupOp& op);
 
 Bytes EncodeGroupOp(const GroupOp& op);

@@ -76,7 +76,7 @@ Result<std::shared_ptr<GroupIndex::Snapshot>> GroupIndex::Compute(const Key& key
       snap->past.resize(nodes_.size(), false);
       snap->past[start[0]] = true;
       if (n.acl) {
-        Status s = snap->state.Check(*n.acl);
+        Status s = snap->state.Check(*n.acl, CheckMode::kFold);
         if (s.ok())
           snap->state.Apply(*n.acl);
         else

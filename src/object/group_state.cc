@@ -61,6 +61,7 @@ Result<GroupState> GroupState::FromGenesis(const GroupVertex& genesis) {
       GroupDevice{p.creator.user_key, p.creator.device_box_key, p.creator.device_name};
   TOPO_RETURN_IF_ERROR(st.CheckKeys(p.keys, {p.creator.device_key}, "group genesis"));
   st.StartEpoch(genesis.vertex.id, p.keys);
+  st.ChooseCurrentEpoch();
   return st;
 }
 
@@ -106,10 +107,11 @@ std::set<PublicKey> GroupState::DevicesAfter(const GroupVertex& v) const {
   return out;
 }
 
-Status GroupState::Check(const GroupVertex& v) const {
+Status GroupState::Check(const GroupVertex& v, CheckMode mode) const {
   if (!v.op) return Deny("a group has one genesis");
   const GroupOp& op = *v.op;
   const PublicKey& author = v.vertex.author;
+  const bool fold = mode == CheckMode::kFold;
 
   // A join is the one operation made by a device that is not (yet) a member.
   if (const auto* join = std::get_if<codec::JoinOp>(&op)) {
@@ -131,11 +133,14 @@ Status GroupState::Check(const GroupVertex& v) const {
           join->proof);
     if (!*v.proof_verified) return Deny("join: the invite proof does not verify");
     if (devices_.count(author)) return Deny("join: the device is already a member");
+    if (removed_devices_.count(author)) return Deny("join: this device was removed from the group");
     const PublicKey& user = join->cert.user_key;
     if (inv.op.purpose == codec::InvitePurpose::kDevice) {
-      if (user != inv.creator_user)
-        return Deny("join: a device invite adds a device of its creator's user only");
-      if (!members_.count(user)) return Deny("join: the inviting user is no longer a member");
+      // The new device cannot hold a certificate by the user yet (only the user's devices
+      // hold the user key): the invite, made by one of them, vouches for it, and one of
+      // them certifies it later with add-device.
+      if (!members_.count(inv.creator_user))
+        return Deny("join: the inviting user is no longer a member");
     } else {
       if (barred_.count(user)) return Deny("join: the user is barred from this group");
       if (members_.count(user)) return Deny("join: the user is already a member");
@@ -187,11 +192,11 @@ Status GroupState::Check(const GroupVertex& v) const {
     if (!target) return Deny("remove: not a member");
     if (*target == Role::kOwner) return Deny("remove: the owner cannot be removed");
     if (remove->user == *author_user) return Deny("remove: use leave to remove oneself");
-    return CheckKeys(remove->keys, DevicesAfter(v), name);
+    return fold ? Status::Ok() : CheckKeys(remove->keys, DevicesAfter(v), name);
   }
   if (const auto* leave = std::get_if<codec::LeaveOp>(&op)) {
     if (role == Role::kOwner) return Deny("leave: the owner transfers ownership before leaving");
-    return CheckKeys(leave->keys, DevicesAfter(v), name);
+    return fold ? Status::Ok() : CheckKeys(leave->keys, DevicesAfter(v), name);
   }
   if (const auto* rd = std::get_if<codec::RemoveDeviceOp>(&op)) {
     auto owner = UserOf(rd->device);
@@ -203,16 +208,38 @@ Status GroupState::Check(const GroupVertex& v) const {
     }
     if (members_.at(*owner).devices.size() == 1)
       return Deny("remove-device: it is the user's last device (remove or leave instead)");
-    return CheckKeys(rd->keys, DevicesAfter(v), name);
+    return fold ? Status::Ok() : CheckKeys(rd->keys, DevicesAfter(v), name);
   }
   if (const auto* rotate = std::get_if<codec::RotateOp>(&op))
-    return CheckKeys(rotate->keys, DevicesAfter(v), name);
+    return fold ? Status::Ok() : CheckKeys(rotate->keys, DevicesAfter(v), name);
   if (const auto* share = std::get_if<codec::ShareKeysOp>(&op)) {
+    // In a fold the device may have been removed concurrently: the share still happened
+    // (that device holds the key), so it is recorded and keeps the epoch from being current.
+    if (fold) return Status::Ok();
     for (const auto& s : share->shares) {
       if (!epochs_.count(s.epoch)) return Deny("share-keys: no epoch " + Short(s.epoch));
       if (!devices_.count(s.share.device))
         return Deny("share-keys: " + Short(s.share.device) + " is not a member device");
     }
+    return Status::Ok();
+  }
+  if (const auto* add = std::get_if<codec::AddDeviceOp>(&op)) {
+    const auto& cert = add->cert;
+    if (cert.user_key != *author_user)
+      return Deny("add-device: a device adds devices of its own user only");
+    if (!v.cert_verified) v.cert_verified = codec::VerifyDeviceCertificate(cert).ok();
+    if (!*v.cert_verified) return Deny("add-device: the certificate's signature does not verify");
+    if (removed_devices_.count(cert.device_key))
+      return Deny("add-device: the device was removed from the group");
+    if (auto it = devices_.find(cert.device_key); it != devices_.end()) {
+      if (it->second.user != cert.user_key)
+        return Deny("add-device: the device belongs to another user");
+      if (it->second.box != cert.device_box_key)
+        return Deny("add-device: the certificate's box key is not the device's");
+    }
+    if (!fold)
+      for (const auto& k : add->keys)
+        if (!epochs_.count(k.epoch)) return Deny("add-device: no epoch " + Short(k.epoch));
     return Status::Ok();
   }
   return Deny("unknown group operation");
@@ -222,7 +249,22 @@ void GroupState::StartEpoch(const VertexId& id, const std::vector<codec::DeviceK
   GroupEpoch& e = epochs_[id];
   e.ordinal = next_epoch_ordinal_++;
   for (const auto& k : keys) e.shares[k.device].push_back(k.sealed);
-  current_epoch_ = id;
+  epoch_order_.push_back(id);
+}
+
+void GroupState::ChooseCurrentEpoch() {
+  for (auto it = epoch_order_.rbegin(); it != epoch_order_.rend(); ++it) {
+    const GroupEpoch& e = epochs_.at(*it);
+    bool clean = std::all_of(e.shares.begin(), e.shares.end(),
+                             [&](const auto& share) { return devices_.count(share.first) > 0; });
+    if (clean) {
+      current_epoch_ = *it;
+      has_current_epoch_ = true;
+      return;
+    }
+  }
+  current_epoch_ = codec::VertexId{};
+  has_current_epoch_ = false;
 }
 
 void GroupState::RemoveUser(const PublicKey& user) {
@@ -244,10 +286,18 @@ void GroupState::Apply(const GroupVertex& v) {
     GroupInvite& inv = invites_[join->invite];
     ++inv.uses;
     const auto& cert = join->cert;
-    GroupMember& m = members_[cert.user_key];
-    if (inv.op.purpose == codec::InvitePurpose::kMember) m.role = inv.op.role;
-    m.devices.insert(cert.device_key);
-    devices_[cert.device_key] = GroupDevice{cert.user_key, cert.device_box_key, cert.device_name};
+    if (inv.op.purpose == codec::InvitePurpose::kMember) {
+      GroupMember& m = members_[cert.user_key];
+      m.role = inv.op.role;
+      m.devices.insert(cert.device_key);
+      devices_[cert.device_key] =
+          GroupDevice{cert.user_key, cert.device_box_key, cert.device_name, true};
+    } else {
+      const PublicKey& user = inv.creator_user;
+      members_[user].devices.insert(cert.device_key);
+      devices_[cert.device_key] =
+          GroupDevice{user, cert.device_box_key, cert.device_name, cert.user_key == user};
+    }
   } else if (const auto* set = std::get_if<codec::SetRoleOp>(&op)) {
     members_[set->user].role = set->role;
   } else if (const auto* transfer = std::get_if<codec::TransferOp>(&op)) {
@@ -264,13 +314,24 @@ void GroupState::Apply(const GroupVertex& v) {
     auto user = *UserOf(rd->device);
     members_[user].devices.erase(rd->device);
     devices_.erase(rd->device);
+    removed_devices_.insert(rd->device);
     StartEpoch(id, rd->keys);
   } else if (const auto* rotate = std::get_if<codec::RotateOp>(&op)) {
     StartEpoch(id, rotate->keys);
   } else if (const auto* share = std::get_if<codec::ShareKeysOp>(&op)) {
     for (const auto& s : share->shares)
-      epochs_[s.epoch].shares[s.share.device].push_back(s.share.sealed);
+      if (auto it = epochs_.find(s.epoch); it != epochs_.end())
+        it->second.shares[s.share.device].push_back(s.share.sealed);
+  } else if (const auto* add = std::get_if<codec::AddDeviceOp>(&op)) {
+    const auto& cert = add->cert;
+    members_[cert.user_key].devices.insert(cert.device_key);
+    devices_[cert.device_key] =
+        GroupDevice{cert.user_key, cert.device_box_key, cert.device_name, true};
+    for (const auto& k : add->keys)
+      if (auto it = epochs_.find(k.epoch); it != epochs_.end())
+        it->second.shares[cert.device_key].push_back(k.sealed);
   }
+  ChooseCurrentEpoch();
 }
 
 Result<GroupState> GroupState::Fold(std::span<const GroupVertex> vertices,
@@ -283,7 +344,7 @@ Result<GroupState> GroupState::Fold(std::span<const GroupVertex> vertices,
     const GroupVertex& v = vertices[i];
     Status s = cancelled && cancelled->count(v.vertex.id)
                    ? Deny("join: its invite was revoked concurrently")
-                   : st.Check(v);
+                   : st.Check(v, CheckMode::kFold);
     if (s.ok()) {
       st.Apply(v);
     } else if (skipped) {
@@ -295,6 +356,10 @@ Result<GroupState> GroupState::Fold(std::span<const GroupVertex> vertices,
 
 Status GroupState::CheckContent(const PublicKey& author, const VertexId& epoch) const {
   if (!devices_.count(author)) return Deny("the author is not a member device of the group");
+  if (!has_current_epoch_)
+    return Deny(
+        "the group has no current epoch (concurrent removals left every key with a removed "
+        "device) until a member rotates");
   if (epoch != current_epoch_)
     return Deny(epochs_.count(epoch) ? "sealed under an epoch that is no longer current"
                                      : "sealed under an epoch this group does not have");

@@ -31,6 +31,10 @@ struct GroupDevice {
   PublicKey user;
   crypto::BoxPublicKey box;
   std::string name;  // from the device certificate
+  // The device's certificate in the group is signed by `user`. False for a device that
+  // joined through a device-link invite with a certificate of its own making, until one of
+  // the user's devices writes add-device for it.
+  bool certified = true;
 };
 
 struct GroupMember {
@@ -67,6 +71,13 @@ struct GroupVertex {
 // kGroupOpType vertex). Status::Rejected with the reason when it does not decode.
 Result<GroupVertex> DecodeGroupVertex(const codec::Vertex& v);
 
+// How Check judges an op. kValidity: against the op's own causal past (a vertex that fails
+// is rejected). kFold: at the op's turn in a fold, where concurrent ops (a join, another
+// removal) may have changed the devices since its author sealed its keys; the key lists are
+// not compared then (an epoch sealed to a device that is no longer a member is simply not
+// current, see current_epoch()).
+enum class CheckMode { kValidity, kFold };
+
 class GroupState {
  public:
   // The state right after the genesis; Rejected when the genesis is not a valid group
@@ -77,7 +88,7 @@ class GroupState {
   // Ok when `v` (an op of this group) is permitted in this state; Status::Rejected naming
   // the rule otherwise. Checks signatures inside the op (certificates, invite proofs), not
   // the vertex signature (the ingest pipeline did).
-  Status Check(const GroupVertex& v) const;
+  Status Check(const GroupVertex& v, CheckMode mode = CheckMode::kValidity) const;
   // REQUIRES: Check(v).ok().
   void Apply(const GroupVertex& v);
 
@@ -102,7 +113,18 @@ class GroupState {
   const std::map<codec::VertexId, GroupInvite>& invites() const { return invites_; }
   const std::map<codec::VertexId, GroupEpoch>& epochs() const { return epochs_; }
   const std::set<PublicKey>& barred() const { return barred_; }
+  // Devices a remove-device took out: they never join or get added again.
+  const std::set<PublicKey>& removed_devices() const { return removed_devices_; }
+  // The epoch content must be sealed under: the last epoch, in fold order, whose key only
+  // current member devices hold (every device it was sealed or shared to is still a member
+  // device). In a linear history that is always the newest epoch. Concurrent removals can
+  // leave every epoch held by some removed device: then there is none until a member
+  // rotates (Replica::HealKeys does), and content cannot be written.
+  bool has_current_epoch() const { return has_current_epoch_; }
+  // REQUIRES: has_current_epoch() (else an all-zero id that names no epoch).
   const codec::VertexId& current_epoch() const { return current_epoch_; }
+  // Every epoch id in fold order (ordinal order).
+  const std::vector<codec::VertexId>& epoch_order() const { return epoch_order_; }
   std::optional<Role> RoleOf(const PublicKey& user) const;
   // The user a current device acts for.
   std::optional<PublicKey> UserOf(const PublicKey& device) const;
@@ -116,6 +138,7 @@ class GroupState {
                    const std::set<PublicKey>& devices, std::string_view what) const;
   void StartEpoch(const codec::VertexId& id, const std::vector<codec::DeviceKeyShare>& keys);
   void RemoveUser(const PublicKey& user);
+  void ChooseCurrentEpoch();
 
   codec::ObjectId group_;
   bool history_visible_ = false;
@@ -124,7 +147,10 @@ class GroupState {
   std::map<codec::VertexId, GroupInvite> invites_;
   std::map<codec::VertexId, GroupEpoch> epochs_;
   std::set<PublicKey> barred_;
+  std::set<PublicKey> removed_devices_;
+  std::vector<codec::VertexId> epoch_order_;
   codec::VertexId current_epoch_;
+  bool has_current_epoch_ = false;
   uint64_t next_epoch_ordinal_ = 0;
 };
 

@@ -107,11 +107,30 @@ class Replica {
                                        const crypto::PublicKey& device);
   Result<codec::VertexId> Rotate(const codec::ObjectId& group);
   // Seals the keys this device holds to member devices that lack them: the current epoch's,
-  // and every earlier one when the group shows history to new members. nullopt when no
-  // device lacks a key this device can give.
+  // and every earlier one when the group shows history to new members. When concurrent
+  // removals left the group without a current epoch (GroupState::has_current_epoch), starts
+  // a new one instead (a rotate). nullopt when there was nothing to do.
   Result<std::optional<codec::VertexId>> HealKeys(const codec::ObjectId& group);
   // HealKeys for every group this device is a member of; the vertices it wrote.
   Result<std::vector<codec::VertexId>> HealAllGroups();
+  // ---- device linking (docs/design/groups.md) ----
+  // A second device of a user joins a group with a device-link invite (Invite with
+  // purpose kDevice) and a certificate of its own; one of the user's devices then certifies
+  // it. This is that step: for every device of this device's user that is not certified in
+  // some group here, writes add-device in every group where this device is a member and
+  // that device is not certified (nor removed), carrying a certificate signed by `user`,
+  // the user's seed sealed to the device, and every epoch key of the group held here.
+  // `user` must be this device's user key (PermissionDenied otherwise). Returns the
+  // vertices written (none when nothing waits).
+  Result<std::vector<codec::VertexId>> CertifyLinkedDevices(const crypto::SigningKey& user);
+  struct UserHandover {
+    crypto::SigningKey user;
+    codec::DeviceCertificate cert;  // signed by `user`, for this device
+  };
+  // The user identity another device handed to this one in an applied add-device (its seed
+  // sealed to `box`), if it is not `current_user`. nullopt when there is none.
+  Result<std::optional<UserHandover>> FindUserHandover(const crypto::BoxKey& box,
+                                                       const crypto::PublicKey& current_user);
   // The ACL state at the group's current heads.
   Result<GroupState> GroupStateOf(const codec::ObjectId& group);
   // Ids of the groups applied here.

@@ -2,6 +2,7 @@
 // own transaction, after checking it the way every replica will (GroupState::Check), so a
 // local write that would be rejected fails here with the same reason and writes nothing.
 #include <algorithm>
+#include <map>
 
 #include "codec/object_payload.h"
 #include "object/replica.h"
@@ -27,6 +28,10 @@ Status Replica::SealForGroup(codec::Vertex& v, const codec::ObjectId& group, Byt
   if (!st.devices().count(key_.public_key()))
     return Status::PermissionDenied("this device is not a member of group " +
                                     HexEncodeShort(group));
+  if (!st.has_current_epoch())
+    return Status::PermissionDenied("group " + HexEncodeShort(group) +
+                                    " needs a new key epoch after concurrent removals (topo "
+                                    "rotate, or importing, makes one)");
   const crypto::SecretBytes* key = engine_.KeyringOf(group).KeyFor(st.current_epoch());
   if (!key)
     return Status::PermissionDenied("this device does not hold the current key of group " +
@@ -72,7 +77,7 @@ Result<codec::VertexId> Replica::WriteGroupOp(
     TOPO_ASSIGN_OR_RETURN(auto keys, make_keys(st, gv));
     std::visit(
         [&](auto& o) {
-          if constexpr (requires { o.keys; }) o.keys = std::move(keys);
+          if constexpr (requires { o.keys = std::move(keys); }) o.keys = std::move(keys);
         },
         op);
     gv.op = op;
@@ -194,6 +199,10 @@ Result<GroupState> Replica::GroupStateOf(const codec::ObjectId& group) {
 Result<std::optional<codec::VertexId>> Replica::HealKeys(const codec::ObjectId& group) {
   TOPO_ASSIGN_OR_RETURN(GroupState st, GroupStateOf(group));
   if (!st.devices().count(key_.public_key())) return std::optional<codec::VertexId>();
+  if (!st.has_current_epoch()) {
+    TOPO_ASSIGN_OR_RETURN(auto id, Rotate(group));
+    return std::optional<codec::VertexId>(id);
+  }
   const Keyring& ring = engine_.KeyringOf(group);
   codec::ShareKeysOp op;
   for (const auto& [epoch, e] : st.epochs()) {
@@ -213,6 +222,82 @@ Result<std::optional<codec::VertexId>> Replica::HealKeys(const codec::ObjectId& 
   });
   TOPO_ASSIGN_OR_RETURN(auto id, WriteGroupOp(group, std::move(op)));
   return std::optional<codec::VertexId>(id);
+}
+
+Result<std::vector<codec::VertexId>> Replica::CertifyLinkedDevices(
+    const crypto::SigningKey& user) {
+  const PublicKey& me = key_.public_key();
+  TOPO_ASSIGN_OR_RETURN(auto groups, ListGroups());
+  // The groups this device is a member of, and the user's devices that wait for a
+  // certificate in any of them.
+  std::vector<std::pair<codec::ObjectId, GroupState>> mine;
+  std::map<PublicKey, GroupDevice> waiting;
+  for (const auto& g : groups) {
+    TOPO_ASSIGN_OR_RETURN(GroupState st, GroupStateOf(g));
+    auto my_user = st.UserOf(me);
+    if (!my_user) continue;
+    if (*my_user != user.public_key())
+      return Status::PermissionDenied("the user key is not this device's user in group " +
+                                      HexEncodeShort(g));
+    for (const auto& [device, d] : st.devices())
+      if (d.user == *my_user && !d.certified) waiting.emplace(device, d);
+    mine.emplace_back(g, std::move(st));
+  }
+  std::vector<codec::VertexId> written;
+  if (waiting.empty()) return written;
+  for (const auto& [device, d] : waiting) {
+    TOPO_ASSIGN_OR_RETURN(auto cert, codec::MakeDeviceCertificate(user, device, d.box, d.name,
+                                                                  options_.clock->NowMs()));
+    auto seed = user.Seed();
+    auto sealed_seed = codec::SealedKey::FromView(crypto::Seal(d.box, seed.view()));
+    for (const auto& [g, st] : mine) {
+      if (st.removed_devices().count(device)) continue;
+      auto it = st.devices().find(device);
+      if (it != st.devices().end() && it->second.certified) continue;
+      if (it != st.devices().end() && it->second.user != user.public_key()) continue;
+      codec::AddDeviceOp op{cert, sealed_seed, {}};
+      const Keyring& ring = engine_.KeyringOf(g);
+      for (const auto& epoch : st.epoch_order()) {
+        const crypto::SecretBytes* key = ring.KeyFor(epoch);
+        if (!key || op.keys.size() >= codec::kMaxSealedKeys) continue;
+        op.keys.push_back(
+            {epoch, codec::SealedKey::FromView(crypto::Seal(d.box, key->view()))});
+      }
+      std::sort(op.keys.begin(), op.keys.end(),
+                [](const auto& a, const auto& b) { return a.epoch < b.epoch; });
+      TOPO_ASSIGN_OR_RETURN(auto id, WriteGroupOp(g, std::move(op)));
+      written.push_back(id);
+    }
+  }
+  return written;
+}
+
+Result<std::optional<Replica::UserHandover>> Replica::FindUserHandover(
+    const crypto::BoxKey& box, const crypto::PublicKey& current_user) {
+  TOPO_ASSIGN_OR_RETURN(auto groups, ListGroups());
+  std::optional<UserHandover> found;
+  for (const auto& g : groups) {
+    Status walk = ForEachInOrder(g, [&](const graph::VertexMeta&, ByteView raw) {
+      auto v = codec::DecodeVertex(raw);
+      if (!v.ok() || v->type != codec::kGroupOpType) return true;
+      auto op = codec::DecodeGroupOp(v->payload);
+      if (!op.ok()) return true;
+      const auto* add = std::get_if<codec::AddDeviceOp>(&*op);
+      if (!add || add->cert.device_key != key_.public_key() ||
+          add->cert.user_key == current_user)
+        return true;
+      auto seed = box.Open(add->sealed_user_seed.view());
+      if (!seed.ok()) return true;
+      auto user = crypto::SigningKey::FromSeed(seed->view());
+      if (!user.ok() || user->public_key() != add->cert.user_key) return true;
+      if (!codec::VerifyDeviceCertificate(add->cert).ok()) return true;
+      found = UserHandover{std::move(user).value(), add->cert};
+      return false;
+    });
+    TOPO_RETURN_IF_ERROR(walk);
+    if (found) break;
+  }
+  return found;
 }
 
 Result<std::vector<codec::ObjectId>> Replica::ListGroups() {

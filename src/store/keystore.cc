@@ -408,6 +408,23 @@ Status ChangePassphrase(const std::string& key_path,
   return WriteIdentity(key_path, id, new_passphrase, pwhash, /*replace=*/true);
 }
 
+Status AdoptUser(const std::string& key_path, const std::optional<std::string>& passphrase,
+                 const crypto::SigningKey& user, const codec::DeviceCertificate& cert,
+                 const crypto::PwHashParams& pwhash) {
+  TOPO_ASSIGN_OR_RETURN(auto id, LoadIdentity(key_path, passphrase));
+  if (cert.device_key != id.device.public_key() || cert.device_box_key != id.box.public_key())
+    return Status::InvalidArgument("the certificate is not this device's");
+  if (cert.user_key != user.public_key())
+    return Status::InvalidArgument("the certificate is not signed by the user being adopted");
+  if (Status s = codec::VerifyDeviceCertificate(cert); !s.ok())
+    return Status::InvalidArgument("the certificate does not verify: " + s.message());
+  if (passphrase) TOPO_RETURN_IF_ERROR(ValidatePwHash(pwhash));
+  id.user = user.Clone();
+  id.device_name = cert.device_name;
+  id.cert = cert;
+  return WriteIdentity(key_path, id, passphrase, pwhash, /*replace=*/true);
+}
+
 Result<bool> IsEncrypted(const std::string& key_path) {
   TOPO_ASSIGN_OR_RETURN(auto file, ReadKeyFile(key_path, /*check_permissions=*/false));
   TOPO_ASSIGN_OR_RETURN(auto header, ParseHeader(key_path, file.view()));

@@ -118,6 +118,17 @@ Status ChangePassphrase(const std::string& key_path,
                         const std::optional<std::string>& new_passphrase,
                         const crypto::PwHashParams& pwhash = crypto::PwHashParams::Moderate());
 
+// Makes this device act for another user: the device-linking step (docs/design/groups.md).
+// `user` is that user's signing key (its seed came sealed to this device) and `cert` the
+// certificate by which the user vouches for this device. Checks that the certificate is
+// this device's (device and box keys), is signed by `user` and verifies; keeps the device
+// keys, takes the certificate's name as the device name, and rewrites the file atomically
+// under the same passphrase (or in plaintext), with `pwhash` for an encrypted file.
+// InvalidArgument when the certificate does not fit; the LoadIdentity errors otherwise.
+Status AdoptUser(const std::string& key_path, const std::optional<std::string>& passphrase,
+                 const crypto::SigningKey& user, const codec::DeviceCertificate& cert,
+                 const crypto::PwHashParams& pwhash = crypto::PwHashParams::Moderate());
+
 // Whether the key file is passphrase-encrypted. Reads the header only; does not check the
 // file's permissions. NotFound when there is no file, Corruption when it is not a key file.
 Result<bool> IsEncrypted(const std::string& key_path);

@@ -51,6 +51,11 @@ std::vector<GroupOp> EveryOp() {
       ShareKeysOp{{{Filled<32>(1), Shares({3})[0]},
                    {Filled<32>(1), Shares({4})[0]},
                    {Filled<32>(2), Shares({1})[0]}}},
+      AddDeviceOp{MakeCert(), Filled<kSealedKeyBytes>(3), {}},
+      AddDeviceOp{MakeCert(),
+                  Filled<kSealedKeyBytes>(4),
+                  {{Filled<32>(1), Filled<kSealedKeyBytes>(5)},
+                   {Filled<32>(2), Filled<kSealedKeyBytes>(6)}}},
   };
 }
 
@@ -68,9 +73,9 @@ TEST(GroupOp, NamesFollowTheTags) {
   auto ops = EveryOp();
   EXPECT_STREQ(GroupOpName(ops[0]), "invite");
   EXPECT_STREQ(GroupOpName(ops[3]), "join");
-  EXPECT_STREQ(GroupOpName(ops.back()), "share-keys");
+  EXPECT_STREQ(GroupOpName(ops.back()), "add-device");
   EXPECT_EQ(EncodeGroupOp(ops[0])[0], 1);
-  EXPECT_EQ(EncodeGroupOp(ops.back())[0], 10);
+  EXPECT_EQ(EncodeGroupOp(ops.back())[0], 11);
 }
 
 void ExpectCorrupt(ByteView b, std::string_view needle) {
@@ -83,7 +88,7 @@ void ExpectCorrupt(ByteView b, std::string_view needle) {
 TEST(GroupOp, StrictDecoderNamesWhy) {
   ExpectCorrupt({}, "group_op.tag");
   ExpectCorrupt(Bytes{0}, "unknown operation 0");
-  ExpectCorrupt(Bytes{11}, "unknown operation 11");
+  ExpectCorrupt(Bytes{12}, "unknown operation 12");
   // Every truncation of every op fails, and so does one trailing byte.
   for (const GroupOp& op : EveryOp()) {
     Bytes enc = EncodeGroupOp(op);
@@ -107,6 +112,11 @@ TEST(GroupOp, StrictDecoderNamesWhy) {
   RotateOp dup{Shares({2, 2})};
   ExpectCorrupt(EncodeGroupOp(dup), "not sorted");
   ExpectCorrupt(EncodeGroupOp(ShareKeysOp{}), "shares nothing");
+  ExpectCorrupt(EncodeGroupOp(AddDeviceOp{MakeCert(),
+                                          Filled<kSealedKeyBytes>(4),
+                                          {{Filled<32>(2), Filled<kSealedKeyBytes>(5)},
+                                           {Filled<32>(1), Filled<kSealedKeyBytes>(6)}}}),
+                "epochs not sorted");
   // An invite's purpose and role are known values.
   Bytes invite = EncodeGroupOp(InviteOp{});
   invite[2] = 2;

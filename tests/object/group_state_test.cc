@@ -313,6 +313,180 @@ TEST(GroupState, GrantAgainstRemoval) {
   }
 }
 
+// A join concurrent with a removal does not undo the removal: the removal's keys were
+// sealed without the joiner (it could not know it), the removal still takes effect, and
+// its epoch is current (every device holding it is still a member); the joiner gets the key
+// by share-keys.
+TEST(GroupState, AJoinConcurrentWithARemovalDoesNotUndoIt) {
+  for (int trial = 0; trial < 12; ++trial) {
+    Person alice, mallory, carol;
+    Builder b(alice);
+    auto inv = b.Invite(alice.dev(), {&b.genesis});
+    auto jm = b.Join(mallory.dev(), inv, {&inv});
+    auto rm = b.Make(alice.dev(), {&jm}, codec::RemoveOp{mallory.id(), false, SealTo({&alice.dev()})});
+    auto jc = b.Join(carol.dev(), inv, {&jm});  // concurrent with rm
+    ASSERT_TRUE(CheckIn({b.genesis, inv, jm}, rm).ok());
+    ASSERT_TRUE(CheckIn({b.genesis, inv, jm}, jc).ok());
+    std::vector<GroupVertex> all{b.genesis, inv, jm, rm, jc};
+    std::mt19937 rng(trial);
+    std::shuffle(all.begin() + 1, all.end(), rng);
+    std::vector<std::pair<codec::VertexId, std::string>> skipped;
+    auto st = FoldSorted(all, &skipped);
+    EXPECT_TRUE(skipped.empty()) << skipped[0].second;
+    EXPECT_FALSE(st.RoleOf(mallory.id()).has_value());
+    EXPECT_TRUE(st.RoleOf(carol.id()).has_value());
+    ASSERT_TRUE(st.has_current_epoch());
+    EXPECT_EQ(st.current_epoch(), rm.vertex.id);
+    EXPECT_FALSE(st.epochs().at(rm.vertex.id).shares.count(mallory.dev().key.public_key()));
+    EXPECT_TRUE(st.CheckContent(carol.dev().key.public_key(), rm.vertex.id).ok());
+  }
+}
+
+// A rotation concurrent with a removal sealed its key to the removed member too: that epoch
+// is never current, whatever the order; the removal's is.
+TEST(GroupState, ARotationConcurrentWithARemovalIsNotCurrent) {
+  Person alice, bob, mallory;
+  Builder b(alice);
+  auto inv = b.Invite(alice.dev(), {&b.genesis}, Role::kAdmin);
+  auto jb = b.Join(bob.dev(), inv, {&inv});
+  auto jm = b.Join(mallory.dev(), inv, {&jb});
+  auto rm = b.Make(alice.dev(), {&jm},
+                   codec::RemoveOp{mallory.id(), false, SealTo({&alice.dev(), &bob.dev()})});
+  auto rot = b.Make(bob.dev(), {&jm},
+                    codec::RotateOp{SealTo({&alice.dev(), &bob.dev(), &mallory.dev()})});
+  ASSERT_TRUE(CheckIn({b.genesis, inv, jb, jm}, rot).ok());
+  auto st = FoldSorted({b.genesis, inv, jb, jm, rm, rot});
+  EXPECT_FALSE(st.RoleOf(mallory.id()).has_value());
+  ASSERT_TRUE(st.has_current_epoch());
+  EXPECT_EQ(st.current_epoch(), rm.vertex.id);
+  ExpectDenied(st.CheckContent(bob.dev().key.public_key(), rot.vertex.id), "no longer current");
+}
+
+// Two admins remove two members concurrently, each sealing its new key to the member the
+// other removes: both removals take effect, no epoch is held only by members, content waits
+// until a rotation, and the rotation's epoch is then current.
+TEST(GroupState, ConcurrentRemovalsNeedARotation) {
+  Person alice, bob, m1, m2;
+  Builder b(alice);
+  auto inv = b.Invite(alice.dev(), {&b.genesis}, Role::kAdmin);
+  auto jb = b.Join(bob.dev(), inv, {&inv});
+  auto inv2 = b.Invite(alice.dev(), {&jb});
+  auto j1 = b.Join(m1.dev(), inv2, {&inv2});
+  auto j2 = b.Join(m2.dev(), inv2, {&j1});
+  // Everyone holds the first key (as after healing).
+  std::vector<codec::EpochKeyShare> first;
+  for (const auto* d : {&bob.dev(), &m1.dev(), &m2.dev()})
+    first.push_back({b.genesis.vertex.id, SealTo({d})[0]});
+  std::sort(first.begin(), first.end(),
+            [](const auto& x, const auto& y) { return x.share.device < y.share.device; });
+  auto heal = b.Make(alice.dev(), {&j2}, codec::ShareKeysOp{first});
+  auto r1 = b.Make(alice.dev(), {&heal},
+                   codec::RemoveOp{m1.id(), false, SealTo({&alice.dev(), &bob.dev(), &m2.dev()})});
+  auto r2 = b.Make(bob.dev(), {&heal},
+                   codec::RemoveOp{m2.id(), false, SealTo({&alice.dev(), &bob.dev(), &m1.dev()})});
+  std::vector<GroupVertex> all{b.genesis, inv, jb, inv2, j1, j2, heal, r1, r2};
+  for (const auto* r : {&r1, &r2}) ASSERT_TRUE(CheckIn({all.begin(), all.begin() + 7}, *r).ok());
+  auto st = FoldSorted(all);
+  EXPECT_FALSE(st.RoleOf(m1.id()).has_value());
+  EXPECT_FALSE(st.RoleOf(m2.id()).has_value());
+  EXPECT_FALSE(st.has_current_epoch());
+  for (const auto& e : {b.genesis.vertex.id, r1.vertex.id, r2.vertex.id})
+    ExpectDenied(st.CheckContent(alice.dev().key.public_key(), e), "no current epoch");
+  auto rot = b.Make(alice.dev(), {&r1, &r2}, codec::RotateOp{SealTo({&alice.dev(), &bob.dev()})});
+  ASSERT_TRUE(st.Check(rot).ok());
+  all.push_back(rot);
+  st = FoldSorted(all);
+  ASSERT_TRUE(st.has_current_epoch());
+  EXPECT_EQ(st.current_epoch(), rot.vertex.id);
+}
+
+// Device linking: a device-link invite lets a device with a certificate of its own making
+// join as a device of the inviter's user, uncertified; one of the user's devices then
+// certifies it with add-device (a certificate signed by the user).
+TEST(GroupState, DeviceLinkJoinThenAddDevice) {
+  Person alice, bob, eve;
+  Builder b(alice);
+  auto inv = b.Invite(alice.dev(), {&b.genesis});
+  auto jb = b.Join(bob.dev(), inv, {&inv});
+  auto dinv = b.Invite(bob.dev(), {&jb}, Role::kMember, 1, 0, codec::InvitePurpose::kDevice);
+  // The new device made its own user key on first use: its certificate is by that key.
+  Person fresh;
+  auto jd = b.Join(fresh.dev(), dinv, {&dinv});
+  std::vector<GroupVertex> past{b.genesis, inv, jb, dinv};
+  ASSERT_TRUE(CheckIn(past, jd).ok());
+  past.push_back(jd);
+  auto st = FoldSorted(past);
+  const auto& dkey = fresh.dev().key.public_key();
+  ASSERT_TRUE(st.devices().count(dkey));
+  EXPECT_EQ(st.devices().at(dkey).user, bob.id());
+  EXPECT_FALSE(st.devices().at(dkey).certified);
+  EXPECT_EQ(st.members().at(bob.id()).devices.size(), 2u);
+  EXPECT_FALSE(st.RoleOf(fresh.id()).has_value());
+
+  auto cert = *codec::MakeDeviceCertificate(bob.user, dkey, fresh.dev().box.public_key(),
+                                            "bob's phone", 2000);
+  auto seed = codec::SealedKey::FromView(
+      crypto::Seal(fresh.dev().box.public_key(), bob.user.Seed().view()));
+  // Only a device of the same user adds it, with a certificate by that user.
+  ExpectDenied(CheckIn(past, b.Make(alice.dev(), {&jd}, codec::AddDeviceOp{cert, seed, {}})),
+               "own user only");
+  auto eve_cert = *codec::MakeDeviceCertificate(eve.user, dkey, fresh.dev().box.public_key(),
+                                                "x", 2000);
+  ExpectDenied(CheckIn(past, b.Make(bob.dev(), {&jd}, codec::AddDeviceOp{eve_cert, seed, {}})),
+               "own user only");
+  auto forged = cert;
+  forged.device_name = "forged";
+  ExpectDenied(CheckIn(past, b.Make(bob.dev(), {&jd}, codec::AddDeviceOp{forged, seed, {}})),
+               "does not verify");
+  auto wrong_box = *codec::MakeDeviceCertificate(bob.user, dkey, eve.dev().box.public_key(),
+                                                 "bob's phone", 2000);
+  ExpectDenied(CheckIn(past, b.Make(bob.dev(), {&jd}, codec::AddDeviceOp{wrong_box, seed, {}})),
+               "box key");
+  ExpectDenied(
+      CheckIn(past, b.Make(bob.dev(), {&jd},
+                           codec::AddDeviceOp{cert, seed, {{inv.vertex.id, seed}}})),
+      "no epoch");
+  auto add = b.Make(bob.dev(), {&jd},
+                    codec::AddDeviceOp{cert, seed, {{b.genesis.vertex.id, seed}}});
+  ASSERT_TRUE(CheckIn(past, add).ok());
+  past.push_back(add);
+  st = FoldSorted(past);
+  EXPECT_TRUE(st.devices().at(dkey).certified);
+  EXPECT_EQ(st.devices().at(dkey).name, "bob's phone");
+  EXPECT_EQ(st.epochs().at(b.genesis.vertex.id).shares.count(dkey), 1u);
+
+  // A device an admin removed is never added back, by link or by add-device.
+  auto rd = b.Make(alice.dev(), {&add},
+                   codec::RemoveDeviceOp{dkey, SealTo({&alice.dev(), &bob.dev()})});
+  ASSERT_TRUE(st.Check(rd).ok());
+  past.push_back(rd);
+  st = FoldSorted(past);
+  EXPECT_FALSE(st.devices().count(dkey));
+  ExpectDenied(CheckIn(past, b.Make(bob.dev(), {&rd}, codec::AddDeviceOp{cert, seed, {}})),
+               "was removed");
+  auto dinv2 = b.Invite(bob.dev(), {&rd}, Role::kMember, 1, 0, codec::InvitePurpose::kDevice);
+  past.push_back(dinv2);
+  ExpectDenied(CheckIn(past, b.Join(fresh.dev(), dinv2, {&dinv2})), "was removed");
+}
+
+// add-device also brings a device of a member's user into a group it never joined: the
+// user's memberships follow the user to its new device.
+TEST(GroupState, AddDeviceAddsADeviceWhereTheUserIsAMember) {
+  Person alice, bob(2);
+  Builder b(alice);
+  auto inv = b.Invite(alice.dev(), {&b.genesis});
+  auto jb = b.Join(bob.dev(0), inv, {&inv});
+  auto add = b.Make(bob.dev(0), {&jb},
+                    codec::AddDeviceOp{bob.dev(1).cert, SealTo({&bob.dev(1)})[0].sealed, {}});
+  ASSERT_TRUE(CheckIn({b.genesis, inv, jb}, add).ok());
+  auto st = FoldSorted({b.genesis, inv, jb, add});
+  EXPECT_EQ(st.UserOf(bob.dev(1).key.public_key()), bob.id());
+  EXPECT_TRUE(st.devices().at(bob.dev(1).key.public_key()).certified);
+  // It holds no key until one is shared: the current epoch stays current (a new device
+  // never made a key unsafe).
+  EXPECT_EQ(st.current_epoch(), b.genesis.vertex.id);
+}
+
 TEST(GroupState, ShareKeysNeedsAnEpochAndAMemberDevice) {
   Person alice, bob, eve;
   Builder b(alice);
