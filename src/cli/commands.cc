@@ -210,7 +210,7 @@ void RegisterBundle(CLI::App& app, Globals& g) {
   imp->callback(Run(g, [&g, ifile] {
     auto r = OpenReplica(g);
     auto report = Check(r->ImportBundle(*ifile));
-    std::string after = AfterImport(r);
+    std::string after = AfterImport(g, r);
     json j = ReportJson(report);
     j["after"] = after;
     Print(g, j, ReportText(report) + after);

@@ -67,9 +67,11 @@ std::string ReportText(const object::IngestReport& r);
 void RegisterWorkspace(CLI::App& app, Globals& g);
 // The workspace --workspace names (or the default one).
 codec::ObjectId WorkspaceFor(const Globals& g, object::Replica& r);
-// After `bundle import`: hands keys to members that lack them, publishes display names
-// waiting for a key. A line for the user, or empty.
-std::string AfterImport(Session& s);
+// After `bundle import`: certifies this user's newly linked devices, takes over the user
+// identity another device handed to this one (rewriting the key file), hands keys to
+// members that lack them, publishes display names waiting for a key. Lines for the user,
+// or empty.
+std::string AfterImport(const Globals& g, Session& s);
 
 // Wraps a command body: failures become one line on stderr and exit status 1.
 std::function<void()> Run(Globals& g, std::function<void()> body);

@@ -1,5 +1,6 @@
-// Workspace (group) commands: create-workspace, invite, accept, members, devices, invites,
-// revoke-invite, remove, grant-admin, revoke-admin, transfer, leave, rotate, workspaces, use.
+// Workspace (group) commands: create-workspace, invite, accept, link-device, accept-link,
+// members, devices, invites, revoke-invite, remove, grant-admin, revoke-admin, transfer,
+// leave, rotate, workspaces, use.
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -170,14 +171,56 @@ json MemberJson(const object::GroupState& st, const json& profiles, const crypto
           {"devices", devices}};
 }
 
+// When the group is here, the invite a link names must be of the kind the command expects
+// (a link holds no purpose: a device link given to `accept`, or a member invite given to
+// `accept-link`, would otherwise do the other thing).
+void CheckLinkPurpose(object::Replica& r, const codec::InviteLink& link,
+                      codec::InvitePurpose want) {
+  auto st = r.GroupStateOf(link.group);
+  if (!st.ok()) return;
+  auto it = st->invites().find(link.invite);
+  if (it == st->invites().end() || it->second.op.purpose == want) return;
+  throw Failure{Status::InvalidArgument(
+      want == codec::InvitePurpose::kDevice
+          ? "this link invites a new member: use accept LINK --username NAME"
+          : "this link adds a device of the user who made it: use accept-link LINK "
+            "--device-name NAME")};
+}
+
 }  // namespace
 
-// Called by `bundle import` after ingesting: hand keys to members that lack them and
-// publish names waiting for a key. Returns a line for the user (empty when nothing).
-std::string AfterImport(Session& s) {
+// Called by `bundle import` after ingesting. Returns lines for the user (empty when nothing).
+std::string AfterImport(const Globals& g, Session& s) {
+  std::string out;
+  // On the new device: another device of the user handed it the user identity.
+  auto handover = Check(s->FindUserHandover(s.id.box, s.id.user.public_key()));
+  if (handover) {
+    bool acts_for_own_user = false;
+    for (const auto& group : Check(s->ListGroups())) {
+      auto st = Check(s->GroupStateOf(group));
+      if (st.UserOf(s.id.device.public_key()) == s.id.user.public_key()) acts_for_own_user = true;
+    }
+    if (acts_for_own_user) {
+      out += "ignored a device link to user " + HexEncodeShort(handover->cert.user_key) +
+             ": this device is a member as its own user\n";
+    } else {
+      Check(store::AdoptUser(store::KeyFilePath(g.db), Passphrase(g), handover->user,
+                             handover->cert));
+      s.id.user = std::move(handover->user);
+      s.id.cert = handover->cert;
+      s.id.device_name = handover->cert.device_name;
+      out += "this device now acts for user " + HexEncodeShort(s.id.user.public_key()) +
+             " (linked as \"" + s.id.device_name + "\")\n";
+    }
+  }
+  // This user's new devices (joined through link-device) get a certificate, the user key
+  // and the epoch keys, in every workspace of the user.
+  auto certified = Check(s->CertifyLinkedDevices(s.id.user));
+  if (!certified.empty())
+    out += "added your new device to " + std::to_string(certified.size()) +
+           " workspace(s): send it a bundle\n";
   auto healed = Check(s->HealAllGroups());
   int names = PublishPendingNames(*s, s.id.user.public_key());
-  std::string out;
   if (!healed.empty())
     out += "shared keys with new members in " + std::to_string(healed.size()) +
            " workspace(s): send them a bundle\n";
@@ -251,6 +294,7 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
     auto link = Check(codec::DecodeInviteLink(wargs.link));
     auto init = InitIdentity(g, wargs.device_name);
     auto s = OpenReplica(g, std::move(init.id));
+    CheckLinkPurpose(*s, link, codec::InvitePurpose::kMember);
     auto join = Check(s->AcceptInvite(link, s.id.cert));
     Check(store::PutSetting(s->database(), PendingNameKey(link.group), wargs.username));
     Check(store::PutSetting(s->database(), kDefaultWorkspace, HexEncode(link.group.view())));
@@ -263,6 +307,63 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
           "joined workspace " + HexEncode(link.group.view()) +
               "\nnext: send your join to the inviter (topo bundle export FILE) and import "
               "their bundle to receive the workspace and its key");
+  }));
+
+  auto* link = app.add_subcommand(
+      "link-device", "Add another device of yours: prints a one-use device link for it");
+  link->add_option("--expires", wargs.duration, "Lifetime of the link (default: 1d)");
+  link->footer(
+      "Example: topo --db laptop.db link-device\n"
+      "then on the new device: topo --db phone.db accept-link LINK --device-name phone\n"
+      "and exchange bundles both ways (twice) until the new device reads the workspace.");
+  link->callback(Run(g, [&g] {
+    auto s = OpenReplica(g);
+    auto group = ResolveWorkspace(g, *s);
+    object::InviteOptions o;
+    o.purpose = codec::InvitePurpose::kDevice;
+    o.max_uses = 1;
+    o.expires_at = SystemClock::Instance().NowMs() +
+                   ParseDuration(wargs.duration.empty() ? "1d" : wargs.duration);
+    auto link = Check(s->Invite(group, o));
+    std::string text = codec::EncodeInviteLink(link);
+    Print(g,
+          json{{"link", text},
+               {"invite", HexEncode(link.invite.view())},
+               {"workspace", HexEncode(group.view())},
+               {"expires_at", o.expires_at}},
+          text);
+  }));
+
+  auto* accept_link = app.add_subcommand(
+      "accept-link", "Make this (new) device another device of the user who made the link");
+  accept_link->add_option("link", wargs.link, "The link printed by link-device")->required();
+  accept_link->add_option("--device-name", wargs.device_name, "This device's name")->required();
+  accept_link->footer(
+      "Example: topo --db phone.db accept-link LINK --device-name phone\n"
+      "Then send your join to the other device (topo bundle export FILE) and import its "
+      "answer: that device certifies this one and hands it your user key and workspaces.");
+  accept_link->callback(Run(g, [&g] {
+    CheckName("--device-name", wargs.device_name);
+    auto link = Check(codec::DecodeInviteLink(wargs.link));
+    auto init = InitIdentity(g, wargs.device_name);
+    auto s = OpenReplica(g, std::move(init.id));
+    // The device will take over the linking user's identity: it must not be a member of
+    // anything as its own user (those memberships would be orphaned).
+    for (const auto& group : Check(s->ListGroups())) {
+      auto st = Check(s->GroupStateOf(group));
+      if (st.UserOf(s.id.device.public_key()) == s.id.user.public_key())
+        throw Failure{Status::InvalidArgument(
+            "this device is a member of workspace " + HexEncodeShort(group) +
+            " as its own user; link a new database instead (--db NEW)")};
+    }
+    CheckLinkPurpose(*s, link, codec::InvitePurpose::kDevice);
+    auto join = Check(s->AcceptInvite(link, s.id.cert));
+    Check(store::PutSetting(s->database(), kDefaultWorkspace, HexEncode(link.group.view())));
+    Print(g,
+          json{{"workspace", HexEncode(link.group.view())}, {"join", HexEncode(join.view())}},
+          "linked to workspace " + HexEncode(link.group.view()) +
+              "\nnext: send your join to your other device (topo bundle export FILE) and "
+              "import its bundle");
   }));
 
   auto* workspaces = app.add_subcommand("workspaces", "List the workspaces in this database");
@@ -332,9 +433,11 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
       all.push_back({{"device", HexEncode(device.view())},
                      {"name", d.name},
                      {"user", HexEncode(d.user.view())},
-                     {"user_name", owner}});
+                     {"user_name", owner},
+                     {"certified", d.certified}});
       text << HexEncodeShort(device) << "  " << d.name << "  of "
            << (owner.empty() ? HexEncodeShort(d.user) : owner)
+           << (d.certified ? "" : "  (linked, waiting for its user's certificate)")
            << (device == s.id.device.public_key() ? "  (this device)" : "") << "\n";
     }
     Print(g, all, text.str());
@@ -355,13 +458,17 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
                            : expired   ? "expired"
                            : used_up   ? "used up"
                                        : "open";
+      const bool device_link = inv.op.purpose == codec::InvitePurpose::kDevice;
       all.push_back({{"invite", HexEncode(id.view())},
+                     {"purpose", device_link ? "device" : "member"},
                      {"role", codec::RoleName(inv.op.role)},
                      {"uses", inv.uses},
                      {"max_uses", inv.op.max_uses},
                      {"expires_at", inv.op.expires_at},
                      {"status", status}});
-      text << HexEncodeShort(id) << "  " << codec::RoleName(inv.op.role) << "  " << inv.uses << "/"
+      text << HexEncodeShort(id) << "  "
+           << (device_link ? std::string("device link") : codec::RoleName(inv.op.role)) << "  "
+           << inv.uses << "/"
            << (inv.op.max_uses ? std::to_string(inv.op.max_uses) : "unlimited") << " uses  "
            << status << "\n";
     }

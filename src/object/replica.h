@@ -120,8 +120,8 @@ class Replica {
   // some group here, writes add-device in every group where this device is a member and
   // that device is not certified (nor removed), carrying a certificate signed by `user`,
   // the user's seed sealed to the device, and every epoch key of the group held here.
-  // `user` must be this device's user key (PermissionDenied otherwise). Returns the
-  // vertices written (none when nothing waits).
+  // Only groups where this device acts for `user` count. Returns the vertices written
+  // (none when nothing waits).
   Result<std::vector<codec::VertexId>> CertifyLinkedDevices(const crypto::SigningKey& user);
   struct UserHandover {
     crypto::SigningKey user;

@@ -235,10 +235,9 @@ Result<std::vector<codec::VertexId>> Replica::CertifyLinkedDevices(
   for (const auto& g : groups) {
     TOPO_ASSIGN_OR_RETURN(GroupState st, GroupStateOf(g));
     auto my_user = st.UserOf(me);
-    if (!my_user) continue;
-    if (*my_user != user.public_key())
-      return Status::PermissionDenied("the user key is not this device's user in group " +
-                                      HexEncodeShort(g));
+    // Not a member, or a member for another user (a linked device that has not taken over
+    // its user's key yet): nothing to certify here with this key.
+    if (!my_user || *my_user != user.public_key()) continue;
     for (const auto& [device, d] : st.devices())
       if (d.user == *my_user && !d.certified) waiting.emplace(device, d);
     mine.emplace_back(g, std::move(st));

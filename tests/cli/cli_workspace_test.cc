@@ -167,13 +167,70 @@ TEST_F(CliWorkspaceTest, WorkspaceSelection) {
   EXPECT_TRUE(FailedCleanly(At("a.db", {"--workspace", "0000", "invite"}), 1, "no workspace 0000"));
   EXPECT_EQ(Json("a.db", {"workspaces"}).size(), 2u);
   // Help for every workspace command.
-  for (const char* c : {"create-workspace", "invite", "accept", "members", "devices", "invites",
+  for (const char* c : {"create-workspace", "invite", "accept", "link-device", "accept-link",
+                        "members", "devices", "invites",
                         "revoke-invite", "remove", "grant-admin", "revoke-admin", "transfer",
                         "leave", "rotate", "workspaces", "use"}) {
     TopoResult r = Topo({c, "--help"});
     EXPECT_TRUE(Succeeded(r)) << c;
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << c;
   }
+}
+
+// Device linking: alice adds a second device through a link; it takes over her user key,
+// her workspaces (also one the link did not name) and the keys to read what was written
+// before, and writes as her.
+TEST_F(CliWorkspaceTest, ASecondDeviceThroughALink) {
+  AliceAndBob();
+  json doc = Json("a.db", {"object", "create", "--type", "doc", "--workspace", workspace_});
+  std::string id = doc["object"];
+  Update("a.db", id, "title", {"set", "roadmap"});
+  std::string side =
+      Json("a.db", {"create-workspace", "--name", "side", "--username", "al"})["workspace"];
+  json link = Json("a.db", {"--workspace", workspace_, "link-device", "--expires", "2h"});
+  EXPECT_GT(link["expires_at"].get<uint64_t>(), 0u);
+  Export("a.db", "l1");
+  // A device link is not a member invite, and a member of its own cannot be linked.
+  Report("b.db", "l1");
+  EXPECT_TRUE(FailedCleanly(At("b.db", {"accept", link["link"], "--username", "x"}), 1,
+                            "accept-link"));
+  EXPECT_TRUE(FailedCleanly(At("b.db", {"accept-link", link["link"], "--device-name", "x"}), 1,
+                            "as its own user"));
+  Json("a2.db", {"accept-link", link["link"], "--device-name", "tablet"});
+  Report("a2.db", "l1");
+  Export("a2.db", "l2");
+  json certified = Report("a.db", "l2");
+  EXPECT_NE(certified["after"].get<std::string>().find("added your new device to 2 workspace"),
+            std::string::npos)
+      << certified;
+  Export("a.db", "l3");
+  json adopted = Report("a2.db", "l3");
+  EXPECT_NE(adopted["after"].get<std::string>().find("now acts for user"), std::string::npos)
+      << adopted;
+
+  EXPECT_EQ(Json("a2.db", {"identity"})["user"], Json("a.db", {"identity"})["user"]);
+  auto wss = Json("a2.db", {"workspaces"});
+  ASSERT_EQ(wss.size(), 2u);
+  for (const auto& w : wss) EXPECT_EQ(w["role"], "owner") << w;
+  EXPECT_EQ(Json("a2.db", {"--workspace", side, "members"}).size(), 1u);
+  auto alice = MembersByName("a2.db")["alice"];
+  ASSERT_EQ(alice["devices"].size(), 2u) << alice;
+  for (const auto& d : Json("a2.db", {"devices"})) EXPECT_TRUE(d["certified"]) << d;
+  // It reads what was written before it came, and writes as alice.
+  EXPECT_EQ(State("a2.db", id)["title"], "roadmap");
+  Update("a2.db", id, "count", {"add", "3"});
+  Export("a2.db", "l4");
+  Report("a.db", "l4");
+  Report("b.db", "l4");
+  EXPECT_EQ(State("a.db", id)["count"], 3);
+  EXPECT_EQ(State("b.db", id)["count"], 3);
+  EXPECT_EQ(MembersByName("b.db")["alice"]["devices"].size(), 2u);
+  // The link was for one device.
+  Export("a.db", "l5");
+  Init("a3.db", "spare");
+  Report("a3.db", "l5");
+  EXPECT_TRUE(FailedCleanly(At("a3.db", {"accept-link", link["link"], "--device-name", "spare"}),
+                            1, "used up"));
 }
 
 }  // namespace
