@@ -359,8 +359,7 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
     CheckLinkPurpose(*s, link, codec::InvitePurpose::kDevice);
     auto join = Check(s->AcceptInvite(link, s.id.cert));
     Check(store::PutSetting(s->database(), kDefaultWorkspace, HexEncode(link.group.view())));
-    Print(g,
-          json{{"workspace", HexEncode(link.group.view())}, {"join", HexEncode(join.view())}},
+    Print(g, json{{"workspace", HexEncode(link.group.view())}, {"join", HexEncode(join.view())}},
           "linked to workspace " + HexEncode(link.group.view()) +
               "\nnext: send your join to your other device (topo bundle export FILE) and "
               "import its bundle");
@@ -468,9 +467,8 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
                      {"status", status}});
       text << HexEncodeShort(id) << "  "
            << (device_link ? std::string("device link") : codec::RoleName(inv.op.role)) << "  "
-           << inv.uses << "/"
-           << (inv.op.max_uses ? std::to_string(inv.op.max_uses) : "unlimited") << " uses  "
-           << status << "\n";
+           << inv.uses << "/" << (inv.op.max_uses ? std::to_string(inv.op.max_uses) : "unlimited")
+           << " uses  " << status << "\n";
     }
     Print(g, all, text.str().empty() ? "no invites" : text.str());
   }));

@@ -164,9 +164,9 @@ std::optional<Role> ParseRole(std::string_view name) {
 }
 
 const char* GroupOpName(const GroupOp& op) {
-  static constexpr const char* kNames[] = {"invite",   "revoke-invite", "join",  "set-role",
-                                           "transfer", "remove",        "leave", "remove-device",
-                                           "rotate",   "share-keys",    "add-device"};
+  static constexpr const char* kNames[] = {
+      "invite", "revoke-invite", "join",   "set-role",   "transfer",  "remove",
+      "leave",  "remove-device", "rotate", "share-keys", "add-device"};
   static_assert(std::size(kNames) == std::variant_size_v<GroupOp>);
   return kNames[op.index()];
 }

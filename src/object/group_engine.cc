@@ -96,11 +96,16 @@ Status ObjectEngine::AbsorbKeys(const codec::ObjectId& group, bool* gained) {
   if (gained) *gained = false;
   if (!box_ || !device_) return Status::Ok();
   TOPO_ASSIGN_OR_RETURN(GroupIndex * index, GroupIndexOf(group));
-  auto heads = index->Heads();
-  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(heads));
   Keyring& ring = keyrings_[group];
   size_t before = ring.size();
-  ring.Absorb(snap->state, *device_, *box_);
+  // Every share ever sealed to this device, not only the ones the fold keeps: content is
+  // valid under the epoch current in its own past, which a concurrent op may have made
+  // ineffective later.
+  ring.set_scanned_nodes(
+      index->ForEachShareTo(*device_, ring.scanned_nodes(),
+                            [&](const codec::VertexId& epoch, const codec::SealedKey& sealed) {
+                              ring.Try(epoch, sealed, *box_);
+                            }));
   if (gained) *gained = ring.size() > before;
   return Status::Ok();
 }

@@ -200,4 +200,40 @@ Result<bool> GroupIndex::InPast(std::span<const codec::VertexId> frontier,
   return static_cast<bool>(s->past[it->second]);
 }
 
+size_t GroupIndex::ForEachShareTo(
+    const crypto::PublicKey& device, size_t from,
+    const std::function<void(const codec::VertexId&, const codec::SealedKey&)>& fn) const {
+  auto from_list = [&](const codec::VertexId& epoch,
+                       const std::vector<codec::DeviceKeyShare>& keys) {
+    auto it = std::lower_bound(keys.begin(), keys.end(), device,
+                               [](const auto& k, const auto& d) { return k.device < d; });
+    if (it != keys.end() && it->device == device) fn(epoch, it->sealed);
+  };
+  for (size_t i = from; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    if (!n.acl) continue;
+    const GroupVertex& g = *n.acl;
+    if (g.params) {
+      from_list(n.id, g.params->keys);
+      continue;
+    }
+    if (!g.op) continue;
+    std::visit(
+        [&](const auto& op) {
+          using T = std::decay_t<decltype(op)>;
+          if constexpr (std::is_same_v<T, codec::ShareKeysOp>) {
+            for (const auto& s : op.shares)
+              if (s.share.device == device) fn(s.epoch, s.share.sealed);
+          } else if constexpr (std::is_same_v<T, codec::AddDeviceOp>) {
+            if (op.cert.device_key == device)
+              for (const auto& k : op.keys) fn(k.epoch, k.sealed);
+          } else if constexpr (requires { op.keys; }) {
+            from_list(n.id, op.keys);
+          }
+        },
+        *g.op);
+  }
+  return nodes_.size();
+}
+
 }  // namespace topo::object

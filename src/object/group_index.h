@@ -10,6 +10,7 @@
 // folded from its genesis.
 #pragma once
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <span>
@@ -48,6 +49,16 @@ class GroupIndex {
   Result<bool> InPast(std::span<const codec::VertexId> frontier, const codec::VertexId& id);
   // The same against a snapshot At() returned; false for an id not in the index.
   bool InPast(const Snapshot& snapshot, const codec::VertexId& id) const;
+
+  // Calls fn(epoch, sealed) for every key share addressed to `device` in the ACL vertices
+  // at node positions [from, size()), in the order they were added (parents first, so an
+  // epoch's own vertex comes before any share of it), whether or not the fold gives the
+  // vertex an effect: a key sealed in a vertex that a concurrent op made ineffective was
+  // still given, and content sealed under it (valid in its own past) must be readable.
+  // Returns size(), the next `from`.
+  size_t ForEachShareTo(
+      const crypto::PublicKey& device, size_t from,
+      const std::function<void(const codec::VertexId&, const codec::SealedKey&)>& fn) const;
 
   // The heads of the group object (vertices with no child in the index), ascending.
   std::vector<codec::VertexId> Heads() const;

@@ -32,13 +32,16 @@ void Keyring::Absorb(const GroupState& state, const PublicKey& device, const cry
   for (const auto& [epoch, e] : state.epochs()) {
     auto it = e.shares.find(device);
     if (it == e.shares.end()) continue;
-    for (const codec::SealedKey& sealed : it->second) {
-      if (!tried_.emplace(epoch, sealed).second) continue;
-      auto key = box.Open(sealed.view());
-      if (!key.ok() || key->size() != codec::kEpochKeyBytes) continue;
-      Add(epoch, std::move(key).value());
-    }
+    for (const codec::SealedKey& sealed : it->second) Try(epoch, sealed, box);
   }
+}
+
+void Keyring::Try(const codec::VertexId& epoch, const codec::SealedKey& sealed,
+                  const crypto::BoxKey& box) {
+  if (!tried_.emplace(epoch, sealed).second) return;
+  auto key = box.Open(sealed.view());
+  if (!key.ok() || key->size() != codec::kEpochKeyBytes) return;
+  Add(epoch, std::move(key).value());
 }
 
 void Keyring::Add(const codec::VertexId& epoch, crypto::SecretBytes key) {

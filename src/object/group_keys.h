@@ -35,6 +35,12 @@ class Keyring {
   // Opens every share addressed to `device` that is not open yet. A share that does not open
   // (sealed to another key, or garbage) is ignored: it cannot be this device's.
   void Absorb(const GroupState& state, const PublicKey& device, const crypto::BoxKey& box);
+  // Opens one share of `epoch`, unless tried before; ignored when it does not open.
+  void Try(const codec::VertexId& epoch, const codec::SealedKey& sealed, const crypto::BoxKey& box);
+  // How many nodes of the group's index have been scanned for shares into this keyring
+  // (ObjectEngine::AbsorbKeys scans each node once).
+  size_t scanned_nodes() const { return scanned_nodes_; }
+  void set_scanned_nodes(size_t n) { scanned_nodes_ = n; }
   // Adds a key this device made itself (it needs no share to itself to know it).
   void Add(const codec::VertexId& epoch, crypto::SecretBytes key);
 
@@ -51,6 +57,7 @@ class Keyring {
   std::map<codec::VertexId, std::vector<crypto::SecretBytes>> keys_;
   // Shares already tried, so Absorb is cheap when called after every group change.
   std::set<std::pair<codec::VertexId, codec::SealedKey>> tried_;
+  size_t scanned_nodes_ = 0;
 };
 
 // Seals `plaintext` (the payload the vertex would carry in the clear) as an envelope bound

@@ -224,8 +224,7 @@ Result<std::optional<codec::VertexId>> Replica::HealKeys(const codec::ObjectId& 
   return std::optional<codec::VertexId>(id);
 }
 
-Result<std::vector<codec::VertexId>> Replica::CertifyLinkedDevices(
-    const crypto::SigningKey& user) {
+Result<std::vector<codec::VertexId>> Replica::CertifyLinkedDevices(const crypto::SigningKey& user) {
   const PublicKey& me = key_.public_key();
   TOPO_ASSIGN_OR_RETURN(auto groups, ListGroups());
   // The groups this device is a member of, and the user's devices that wait for a
@@ -259,8 +258,7 @@ Result<std::vector<codec::VertexId>> Replica::CertifyLinkedDevices(
       for (const auto& epoch : st.epoch_order()) {
         const crypto::SecretBytes* key = ring.KeyFor(epoch);
         if (!key || op.keys.size() >= codec::kMaxSealedKeys) continue;
-        op.keys.push_back(
-            {epoch, codec::SealedKey::FromView(crypto::Seal(d.box, key->view()))});
+        op.keys.push_back({epoch, codec::SealedKey::FromView(crypto::Seal(d.box, key->view()))});
       }
       std::sort(op.keys.begin(), op.keys.end(),
                 [](const auto& a, const auto& b) { return a.epoch < b.epoch; });
@@ -282,8 +280,7 @@ Result<std::optional<Replica::UserHandover>> Replica::FindUserHandover(
       auto op = codec::DecodeGroupOp(v->payload);
       if (!op.ok()) return true;
       const auto* add = std::get_if<codec::AddDeviceOp>(&*op);
-      if (!add || add->cert.device_key != key_.public_key() ||
-          add->cert.user_key == current_user)
+      if (!add || add->cert.device_key != key_.public_key() || add->cert.user_key == current_user)
         return true;
       auto seed = box.Open(add->sealed_user_seed.view());
       if (!seed.ok()) return true;

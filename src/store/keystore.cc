@@ -371,7 +371,8 @@ Result<DeviceIdentity> LoadIdentity(const std::string& key_path,
     return id;
   }
   if (!passphrase)
-    return Status::InvalidArgument("key file " + key_path + " is encrypted and no passphrase was given");
+    return Status::InvalidArgument("key file " + key_path +
+                                   " is encrypted and no passphrase was given");
   auto key = crypto::DeriveKeyFromPassphrase(*passphrase, header.salt.view(), header.pwhash);
   if (!key.ok()) return Corrupted(key_path, key.status());
   auto section =

@@ -168,9 +168,8 @@ TEST_F(CliWorkspaceTest, WorkspaceSelection) {
   EXPECT_EQ(Json("a.db", {"workspaces"}).size(), 2u);
   // Help for every workspace command.
   for (const char* c : {"create-workspace", "invite", "accept", "link-device", "accept-link",
-                        "members", "devices", "invites",
-                        "revoke-invite", "remove", "grant-admin", "revoke-admin", "transfer",
-                        "leave", "rotate", "workspaces", "use"}) {
+                        "members", "devices", "invites", "revoke-invite", "remove", "grant-admin",
+                        "revoke-admin", "transfer", "leave", "rotate", "workspaces", "use"}) {
     TopoResult r = Topo({c, "--help"});
     EXPECT_TRUE(Succeeded(r)) << c;
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << c;
@@ -192,8 +191,8 @@ TEST_F(CliWorkspaceTest, ASecondDeviceThroughALink) {
   Export("a.db", "l1");
   // A device link is not a member invite, and a member of its own cannot be linked.
   Report("b.db", "l1");
-  EXPECT_TRUE(FailedCleanly(At("b.db", {"accept", link["link"], "--username", "x"}), 1,
-                            "accept-link"));
+  EXPECT_TRUE(
+      FailedCleanly(At("b.db", {"accept", link["link"], "--username", "x"}), 1, "accept-link"));
   EXPECT_TRUE(FailedCleanly(At("b.db", {"accept-link", link["link"], "--device-name", "x"}), 1,
                             "as its own user"));
   Json("a2.db", {"accept-link", link["link"], "--device-name", "tablet"});
@@ -229,8 +228,8 @@ TEST_F(CliWorkspaceTest, ASecondDeviceThroughALink) {
   Export("a.db", "l5");
   Init("a3.db", "spare");
   Report("a3.db", "l5");
-  EXPECT_TRUE(FailedCleanly(At("a3.db", {"accept-link", link["link"], "--device-name", "spare"}),
-                            1, "used up"));
+  EXPECT_TRUE(FailedCleanly(At("a3.db", {"accept-link", link["link"], "--device-name", "spare"}), 1,
+                            "used up"));
 }
 
 }  // namespace

@@ -323,7 +323,8 @@ TEST(GroupState, AJoinConcurrentWithARemovalDoesNotUndoIt) {
     Builder b(alice);
     auto inv = b.Invite(alice.dev(), {&b.genesis});
     auto jm = b.Join(mallory.dev(), inv, {&inv});
-    auto rm = b.Make(alice.dev(), {&jm}, codec::RemoveOp{mallory.id(), false, SealTo({&alice.dev()})});
+    auto rm =
+        b.Make(alice.dev(), {&jm}, codec::RemoveOp{mallory.id(), false, SealTo({&alice.dev()})});
     auto jc = b.Join(carol.dev(), inv, {&jm});  // concurrent with rm
     ASSERT_TRUE(CheckIn({b.genesis, inv, jm}, rm).ok());
     ASSERT_TRUE(CheckIn({b.genesis, inv, jm}, jc).ok());
@@ -352,8 +353,8 @@ TEST(GroupState, ARotationConcurrentWithARemovalIsNotCurrent) {
   auto jm = b.Join(mallory.dev(), inv, {&jb});
   auto rm = b.Make(alice.dev(), {&jm},
                    codec::RemoveOp{mallory.id(), false, SealTo({&alice.dev(), &bob.dev()})});
-  auto rot = b.Make(bob.dev(), {&jm},
-                    codec::RotateOp{SealTo({&alice.dev(), &bob.dev(), &mallory.dev()})});
+  auto rot =
+      b.Make(bob.dev(), {&jm}, codec::RotateOp{SealTo({&alice.dev(), &bob.dev(), &mallory.dev()})});
   ASSERT_TRUE(CheckIn({b.genesis, inv, jb, jm}, rot).ok());
   auto st = FoldSorted({b.genesis, inv, jb, jm, rm, rot});
   EXPECT_FALSE(st.RoleOf(mallory.id()).has_value());
@@ -430,8 +431,8 @@ TEST(GroupState, DeviceLinkJoinThenAddDevice) {
   // Only a device of the same user adds it, with a certificate by that user.
   ExpectDenied(CheckIn(past, b.Make(alice.dev(), {&jd}, codec::AddDeviceOp{cert, seed, {}})),
                "own user only");
-  auto eve_cert = *codec::MakeDeviceCertificate(eve.user, dkey, fresh.dev().box.public_key(),
-                                                "x", 2000);
+  auto eve_cert =
+      *codec::MakeDeviceCertificate(eve.user, dkey, fresh.dev().box.public_key(), "x", 2000);
   ExpectDenied(CheckIn(past, b.Make(bob.dev(), {&jd}, codec::AddDeviceOp{eve_cert, seed, {}})),
                "own user only");
   auto forged = cert;
@@ -442,12 +443,11 @@ TEST(GroupState, DeviceLinkJoinThenAddDevice) {
                                                  "bob's phone", 2000);
   ExpectDenied(CheckIn(past, b.Make(bob.dev(), {&jd}, codec::AddDeviceOp{wrong_box, seed, {}})),
                "box key");
-  ExpectDenied(
-      CheckIn(past, b.Make(bob.dev(), {&jd},
-                           codec::AddDeviceOp{cert, seed, {{inv.vertex.id, seed}}})),
-      "no epoch");
-  auto add = b.Make(bob.dev(), {&jd},
-                    codec::AddDeviceOp{cert, seed, {{b.genesis.vertex.id, seed}}});
+  ExpectDenied(CheckIn(past, b.Make(bob.dev(), {&jd},
+                                    codec::AddDeviceOp{cert, seed, {{inv.vertex.id, seed}}})),
+               "no epoch");
+  auto add =
+      b.Make(bob.dev(), {&jd}, codec::AddDeviceOp{cert, seed, {{b.genesis.vertex.id, seed}}});
   ASSERT_TRUE(CheckIn(past, add).ok());
   past.push_back(add);
   st = FoldSorted(past);
@@ -456,8 +456,8 @@ TEST(GroupState, DeviceLinkJoinThenAddDevice) {
   EXPECT_EQ(st.epochs().at(b.genesis.vertex.id).shares.count(dkey), 1u);
 
   // A device an admin removed is never added back, by link or by add-device.
-  auto rd = b.Make(alice.dev(), {&add},
-                   codec::RemoveDeviceOp{dkey, SealTo({&alice.dev(), &bob.dev()})});
+  auto rd =
+      b.Make(alice.dev(), {&add}, codec::RemoveDeviceOp{dkey, SealTo({&alice.dev(), &bob.dev()})});
   ASSERT_TRUE(st.Check(rd).ok());
   past.push_back(rd);
   st = FoldSorted(past);

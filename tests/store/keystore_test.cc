@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "codec/reader.h"
-#include "util/clock.h"
 #include "testing/temp_dir.h"
+#include "util/clock.h"
 
 namespace topo::store {
 namespace {
@@ -192,6 +192,44 @@ TEST(Keystore, EncryptedRoundTrip) {
   auto loaded = LoadOrCreateIdentity(path, Options("correct horse"));
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ExpectSameIdentity(*created, *loaded);
+}
+
+// Device linking: the device takes over another user's identity with a certificate that
+// user signed for it; keys and encryption stay, anything that does not fit is refused.
+TEST(Keystore, AdoptUserRewritesTheUserAndKeepsTheDevice) {
+  TempDir dir;
+  for (std::optional<std::string> pass :
+       {std::optional<std::string>(), std::optional<std::string>("pw")}) {
+    std::string path = dir.File(pass ? "enc" : "plain");
+    auto before = LoadOrCreateIdentity(path, Options(pass));
+    ASSERT_TRUE(before.ok()) << before.status().ToString();
+    auto other = crypto::SigningKey::Generate();
+    auto cert = *codec::MakeDeviceCertificate(other, before->device.public_key(),
+                                              before->box.public_key(), "tablet", 5);
+    // Refused: a certificate for another device, one not signed by that user, a forged one.
+    auto stranger = crypto::SigningKey::Generate();
+    auto not_mine = *codec::MakeDeviceCertificate(other, stranger.public_key(),
+                                                  before->box.public_key(), "x", 5);
+    EXPECT_EQ(AdoptUser(path, pass, other, not_mine, kFastPwHash).code(), Code::kInvalidArgument);
+    EXPECT_EQ(AdoptUser(path, pass, stranger, cert, kFastPwHash).code(), Code::kInvalidArgument);
+    auto forged = cert;
+    forged.device_name = "forged";
+    EXPECT_EQ(AdoptUser(path, pass, other, forged, kFastPwHash).code(), Code::kInvalidArgument);
+    auto same = LoadIdentity(path, pass);
+    ASSERT_TRUE(same.ok());
+    ExpectSameIdentity(*before, *same);
+
+    ASSERT_TRUE(AdoptUser(path, pass, other, cert, kFastPwHash).ok());
+    auto after = LoadIdentity(path, pass);
+    ASSERT_TRUE(after.ok()) << after.status().ToString();
+    EXPECT_EQ(after->user.public_key(), other.public_key());
+    EXPECT_EQ(after->device.public_key(), before->device.public_key());
+    EXPECT_EQ(after->box.public_key(), before->box.public_key());
+    EXPECT_EQ(after->device_name, "tablet");
+    EXPECT_TRUE(after->cert == cert);
+    EXPECT_EQ(*IsEncrypted(path), pass.has_value());
+    EXPECT_EQ(FileMode(path), 0600u);
+  }
 }
 
 TEST(Keystore, WrongPassphraseFailsWithAClearMessage) {
