@@ -266,9 +266,26 @@ send bob alice
 echo "members (as alice sees them):"
 as alice members | sed 's/^/  /'
 
+section "alice adds her phone through a device link"
+dlink=$(as alice link-device)
+say alice "link-device -> ${dlink:0:40}..."
+as phone accept-link "$dlink" --device-name "alice's phone" >/dev/null
+say phone "accept-link <link> --device-name \"alice's phone\""
+send alice phone
+send phone alice
+send alice phone
+expect_eq "the phone acts for alice" "$(as phone --json identity | json_field user_key)" \
+  "$(as alice --json identity | json_field user_key)"
+expect_eq "the phone reads the plan" "$(as phone --json object show "$plan" | json_field title)" "Q3 plan"
+say phone "acts as alice (same user key) and reads the plan: \"Q3 plan\""
+as phone object update "$plan" --field count add 1 >/dev/null
+say phone "plan.count add 1"
+send phone alice
+send alice bob
+
 section "carol is removed; a new key epoch starts"
 as alice remove carol --bar >/dev/null
-say alice "remove carol --bar (new epoch, sealed to alice and bob only)"
+say alice "remove carol --bar (new epoch, sealed to alice's two devices and bob's only)"
 as alice object update "$plan" --field title set "Q3 plan (final)" >/dev/null
 say alice "plan.title set \"Q3 plan (final)\""
 send alice bob

@@ -210,7 +210,7 @@ std::string AfterImport(const Globals& g, Session& s) {
       s.id.cert = handover->cert;
       s.id.device_name = handover->cert.device_name;
       out += "this device now acts for user " + HexEncodeShort(s.id.user.public_key()) +
-             " (linked as \"" + s.id.device_name + "\")\n";
+             ", linked as " + s.id.device_name + "\n";
     }
   }
   // This user's new devices (joined through link-device) get a certificate, the user key

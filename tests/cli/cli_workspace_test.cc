@@ -207,7 +207,8 @@ TEST_F(CliWorkspaceTest, ASecondDeviceThroughALink) {
   EXPECT_NE(adopted["after"].get<std::string>().find("now acts for user"), std::string::npos)
       << adopted;
 
-  EXPECT_EQ(Json("a2.db", {"identity"})["user"], Json("a.db", {"identity"})["user"]);
+  EXPECT_EQ(Json("a2.db", {"identity"})["user_key"], Json("a.db", {"identity"})["user_key"]);
+  EXPECT_TRUE(IsHexId(Json("a2.db", {"identity"})["user_key"]));
   auto wss = Json("a2.db", {"workspaces"});
   ASSERT_EQ(wss.size(), 2u);
   for (const auto& w : wss) EXPECT_EQ(w["role"], "owner") << w;
