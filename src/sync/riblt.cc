@@ -126,14 +126,7 @@ Status RibltDecoder::Add(uint64_t start, std::span<const CodedSymbol> batch) {
     CodedSymbol c = remote;
     c.Subtract(local_[j]);
     // The difference count before any peeling feeds the estimate.
-    const double raw = static_cast<double>(c.count);
-    if (j == 0) {
-      c0_ = raw;
-    } else {
-      const double p = 2.0 / (static_cast<double>(j) + 2.0);
-      const double dev = raw - c0_ * p;
-      estimate_sum_ += dev * dev / (p * (1.0 - p));
-    }
+    Sample(j, static_cast<double>(c.count));
     diff_.push_back(c);
     if (!c.IsZero()) ++nonzero_;
     if (c.count == 1 || c.count == -1) pure_.push_back(static_cast<uint32_t>(j));
@@ -177,9 +170,34 @@ Status RibltDecoder::Peel() {
   return Status::Ok();
 }
 
+void RibltDecoder::Sample(size_t j, double count_difference) {
+  if (j != estimate_end_) return;  // already sampled from a residue
+  ++estimate_end_;
+  if (j == 0) {
+    c0_ = count_difference;
+    return;
+  }
+  const double p = 2.0 / (static_cast<double>(j) + 2.0);
+  const double dev = count_difference - c0_ * p;
+  estimate_sum_ += dev * dev / (p * (1.0 - p));
+}
+
+Status RibltDecoder::AddCountResidues(ByteView residues) {
+  if (diff_.empty())
+    return Status::InvalidArgument("riblt decoder: count residues before the first symbol");
+  const size_t start = diff_.size();
+  const size_t n = std::min(residues.size(), max_symbols_ - start);
+  for (size_t k = 0; k < n; ++k) {
+    const uint8_t local = static_cast<uint8_t>(local_[start + k].count);
+    const auto diff = static_cast<int8_t>(static_cast<uint8_t>(residues[k] - local));
+    Sample(start + k, static_cast<double>(diff));
+  }
+  return Status::Ok();
+}
+
 double RibltDecoder::EstimateDifference() const {
-  if (diff_.size() < 2) return 0;
-  return estimate_sum_ / static_cast<double>(diff_.size() - 1);
+  if (estimate_end_ < 2) return 0;
+  return estimate_sum_ / static_cast<double>(estimate_end_ - 1);
 }
 
 }  // namespace topo::sync

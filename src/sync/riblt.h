@@ -134,12 +134,22 @@ class RibltDecoder {
   const std::vector<ItemId>& remote_only() const { return remote_only_; }
   const std::vector<ItemId>& local_only() const { return local_only_; }
 
-  // An estimate of the size of the whole difference from the symbol counts received so far
-  // (0 before two symbols). Index i holds each differing item with probability p = 2/(i+2),
-  // so its count minus c0 * p (c0 = symbol 0's count, exactly remote minus local size) has
-  // variance d * p * (1 - p); the estimate averages the normalized squares. With m symbols
-  // its relative error is about sqrt(2 / m) for large d.
+  // Takes the low bytes of the peer's counts of the symbols right after those received
+  // (indices [symbols_received(), + residues.size()), as far as max_symbols()), for the
+  // estimate only: a byte per index instead of a whole symbol. The count difference at
+  // such an index is read modulo 256 as -128..127, exact while the difference is below
+  // about 30,000 (beyond it the estimate reads low, yet still far past any cap).
+  // Errors: kInvalidArgument before the first symbol (symbol 0's count is needed).
+  Status AddCountResidues(ByteView residues);
+
+  // An estimate of the size of the whole difference from the count differences seen so far
+  // (full symbols and residues; 0 before two indices). Index i holds each differing item
+  // with probability about p = 2/(i+2), so its count minus c0 * p (c0 = symbol 0's count,
+  // exactly remote minus local size) has variance d * p * (1 - p); the estimate averages
+  // the normalized squares. With s samples its relative error is about sqrt(2 / s).
   double EstimateDifference() const;
+  // Indices the estimate rests on (excluding index 0).
+  size_t estimate_samples() const { return estimate_end_ > 0 ? estimate_end_ - 1 : 0; }
 
  private:
   struct Decoded {
@@ -157,6 +167,8 @@ class RibltDecoder {
   // Removes a decoded item from diff_[j], keeping nonzero_ and the pure queue current.
   void Remove(size_t j, const Decoded& item);
   Status Peel();
+  // Feeds index j's count difference to the estimate, once per index, in index order.
+  void Sample(size_t j, double count_difference);
 
   std::vector<CodedSymbol> local_;
   size_t max_symbols_;
@@ -167,9 +179,11 @@ class RibltDecoder {
   std::vector<Pending> pending_;  // min-heap on index
   std::unordered_set<ItemId, FixedBytesHash> seen_;
   std::vector<ItemId> remote_only_, local_only_;
-  // For EstimateDifference: symbol 0's difference count and the running sum.
+  // For EstimateDifference: symbol 0's difference count, the running sum, and the first
+  // index not yet sampled.
   double c0_ = 0;
   double estimate_sum_ = 0;
+  size_t estimate_end_ = 0;
   bool failed_ = false;
 };
 

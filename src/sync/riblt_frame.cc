@@ -74,6 +74,7 @@ struct Encoder {
       PutU64Le(w, s.checksum_xor);
       w.SVarint(s.count);
     }
+    w.LenBytes(f.count_residues);
   }
   void operator()(const MoreFrame& f) {
     w.U8(static_cast<uint8_t>(RibltFrameType::kMore));
@@ -109,6 +110,11 @@ Result<RibltFrame> DecodeSymbols(codec::Reader& r) {
     TOPO_RETURN_IF_ERROR(GetU64Le(r, "riblt.symbols.checksum_xor", s.checksum_xor));
     TOPO_RETURN_IF_ERROR(r.SVarint("riblt.symbols.count_field", s.count));
   }
+  ByteView residues;
+  TOPO_RETURN_IF_ERROR(r.LenBytes("riblt.symbols.count_residues", kMaxSymbolsPerFrame, residues));
+  if (residues.size() > kMaxSymbolIndex - f.start - n)
+    return Bad("riblt.symbols.count_residues", "past the largest index");
+  f.count_residues.assign(residues.begin(), residues.end());
   return RibltFrame(std::move(f));
 }
 

@@ -1,7 +1,8 @@
 // The wire frames of a rateless IBLT session (docs/PROTOCOL.md, "Set reconciliation:
 // rateless IBLT", gives every byte). A frame is one message; the transport delimits it.
 //
-//   initiator -> responder   SYMBOLS  coded symbols [start, start + n) of its sketch
+//   initiator -> responder   SYMBOLS  coded symbols [start, start + n) of its sketch, and
+//                                     the low count bytes of the next r symbols
 //   responder -> initiator   MORE     send symbols [start, start + n)
 //   responder -> initiator   DONE     the difference: sorted ids on each side
 //   responder -> initiator   FALLBACK give up; reconcile with negentropy instead
@@ -36,6 +37,9 @@ struct SymbolsFrame {
   uint64_t start = 0;
   bool last = false;  // the sender holds no symbol past this frame
   std::vector<CodedSymbol> symbols;
+  // The low byte of the count of each symbol after these (from start + symbols.size()),
+  // for the responder's estimate of the difference; at most kMaxSymbolsPerFrame.
+  Bytes count_residues;
   bool operator==(const SymbolsFrame&) const = default;
 };
 struct MoreFrame {

@@ -23,13 +23,17 @@ std::vector<ItemId> Sorted(std::vector<ItemId> ids) {
 RibltInitiator::RibltInitiator(const RibltSketch& sketch, RibltSessionOptions options)
     : symbols_(sketch.symbols().begin(), sketch.symbols().end()), options_(options) {}
 
-Bytes RibltInitiator::SymbolsFrom(size_t count) {
+Bytes RibltInitiator::SymbolsFrom(size_t count, size_t residues) {
   SymbolsFrame f;
   f.start = sent_;
   count = std::min({count, symbols_.size() - sent_, static_cast<size_t>(kMaxSymbolsPerFrame)});
   f.symbols.assign(symbols_.begin() + sent_, symbols_.begin() + sent_ + count);
   sent_ += count;
   f.last = sent_ == symbols_.size();
+  residues =
+      std::min({residues, symbols_.size() - sent_, static_cast<size_t>(kMaxSymbolsPerFrame)});
+  for (size_t i = sent_; i < sent_ + residues; ++i)
+    f.count_residues.push_back(static_cast<uint8_t>(symbols_[i].count));
   return EncodeRibltFrame(f);
 }
 
@@ -40,7 +44,7 @@ Result<Bytes> RibltInitiator::Fail(Status s) {
 
 Bytes RibltInitiator::Start() {
   started_ = true;
-  return SymbolsFrom(std::max<size_t>(options_.initial_symbols, 1));
+  return SymbolsFrom(std::max<size_t>(options_.initial_symbols, 1), options_.estimate_counts);
 }
 
 Result<Bytes> RibltInitiator::Receive(ByteView bytes) {
@@ -55,7 +59,7 @@ Result<Bytes> RibltInitiator::Receive(ByteView bytes) {
                                    " after " + std::to_string(sent_) + " symbols sent"));
     if (sent_ == symbols_.size())
       return Fail(Status::Rejected("riblt initiator: MORE after the last symbol"));
-    return SymbolsFrom(more->count);
+    return SymbolsFrom(more->count, 0);
   }
   if (auto* done = std::get_if<DoneFrame>(&*frame)) {
     // An honest decode peels at most one item per symbol.
@@ -110,6 +114,10 @@ Result<Bytes> RibltResponder::Receive(ByteView bytes) {
   if (received > 0 && symbols->symbols.size() < asked_ && !symbols->last)
     return Fail(Status::Rejected("riblt responder: fewer symbols than asked in a frame not last"));
   if (Status s = decoder_.Add(symbols->start, symbols->symbols); !s.ok()) return Fail(s);
+  if (!symbols->count_residues.empty()) {
+    if (Status s = decoder_.AddCountResidues(symbols->count_residues); !s.ok())
+      return Fail(Status::Rejected("riblt responder: count bytes before any symbol"));
+  }
 
   if (decoder_.complete()) {
     have_ = Sorted(decoder_.local_only());
@@ -127,14 +135,18 @@ Result<Bytes> RibltResponder::Receive(ByteView bytes) {
   const double estimate = std::max(decoder_.EstimateDifference(), static_cast<double>(decoded));
   // Give up at once when even a low reading of the estimate (2.5 standard errors down)
   // needs more symbols than the cap allows: streaming them would only delay negentropy.
-  const double low =
-      estimate * (1.0 - 2.5 * std::sqrt(2.0 / static_cast<double>(have_symbols - 1)));
+  const double samples = static_cast<double>(std::max<size_t>(decoder_.estimate_samples(), 1));
+  const double low = estimate * (1.0 - 2.5 * std::sqrt(2.0 / samples));
   if (low * kMinOverhead > static_cast<double>(cap))
     return Finish(FallbackReason::kDifferenceTooLarge);
 
-  // Ask for enough to reach overhead x estimate, and at least a quarter more than held.
-  double target = std::ceil(options_.overhead * estimate);
-  target = std::max(target, static_cast<double>(have_symbols + have_symbols / 4 + 1));
+  // Ask for enough to reach estimate x (overhead + 2.5 / sqrt(estimate)): the symbols a
+  // difference needs spread by about 1 / sqrt(d) around 1.38 d (0.1 d at d = 100), and the
+  // second term covers most of that spread. Since what is held did not decode, ask for at
+  // least a tenth more than held.
+  double target =
+      std::ceil(estimate * (options_.overhead + 2.5 / std::sqrt(std::max(estimate, 1.0))));
+  target = std::max(target, static_cast<double>(have_symbols + have_symbols / 10 + 8));
   const size_t total = static_cast<size_t>(std::min(target, static_cast<double>(cap)));
   asked_ = std::min<size_t>(total - have_symbols, kMaxSymbolsPerFrame);
   ++rounds_;

@@ -3,9 +3,9 @@
 // moves the bytes. No clock, no socket, no randomness.
 //
 //   initiator                          responder
-//   Start()      -- SYMBOLS [0, 64) -->
+//   Start()      -- SYMBOLS [0, 64) + count bytes of [64, 1024) -->
 //                <-- DONE ------------ the common case: one round trip
-//             or <-- MORE [64, n) ---- from an estimate of the difference (about 1.5x it)
+//             or <-- MORE [64, n) ---- from an estimate d of the difference (n ~ 1.5 d)
 //   Receive()    -- SYMBOLS [64, n) ->
 //                <-- DONE or MORE or FALLBACK
 //
@@ -30,11 +30,16 @@ namespace topo::sync {
 struct RibltSessionOptions {
   // Symbols in the initiator's first frame: decodes a difference of up to about 40.
   size_t initial_symbols = 64;
+  // Count bytes for the symbols after those in the first frame: one byte each instead of
+  // about 42, they bring the responder's estimate of a larger difference within about 4.5%
+  // (960: the estimate rests on indices 1..1023), so one MORE usually suffices.
+  size_t estimate_counts = 960;
   // The responder's cap on symbols taken (further bounded by its sketch's capacity).
   size_t max_symbols = kDefaultSketchCapacity;
-  // Symbols the responder asks for per item of the estimated difference. Decoding needs
-  // about 1.35 on average; the margin covers the estimate's error.
-  double overhead = 1.6;
+  // The responder asks for estimate x (overhead + 2.5 / sqrt(estimate)) symbols in all.
+  // Decoding needs about 1.38 per item at a difference of 1,000, more and with more spread
+  // for small ones; the margin covers that spread and the estimate's error.
+  double overhead = 1.42;
   // MORE requests before giving up with kNoProgress.
   size_t max_rounds = 8;
 };
@@ -67,7 +72,7 @@ class RibltInitiator {
   size_t symbols_sent() const { return sent_; }
 
  private:
-  Bytes SymbolsFrom(size_t count);
+  Bytes SymbolsFrom(size_t count, size_t residues);
   Result<Bytes> Fail(Status s);
 
   std::vector<CodedSymbol> symbols_;

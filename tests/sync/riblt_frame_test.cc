@@ -36,6 +36,7 @@ TEST(RibltFrame, SymbolsFrameTestVector) {
   CodedSymbol s;
   s.Apply(CountingId(), ItemChecksum(CountingId()), -1);
   f.symbols.push_back(s);
+  f.count_residues = {0xaa, 0xbb, 0xcc};
   const Bytes expected =
       Hex("01"                                                                // type SYMBOLS
           "ac02"                                                              // start 300
@@ -43,7 +44,8 @@ TEST(RibltFrame, SymbolsFrameTestVector) {
           "01"                                                                // flags: last
           "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"  // id xor
           "0182234cdba60a98"  // checksum xor 0x980aa6db4c238201, little-endian
-          "01");              // count -1, zig-zag
+          "01"                // count -1, zig-zag
+          "03aabbcc");        // the low count bytes of symbols 301..303
   EXPECT_EQ(HexEncode(EncodeRibltFrame(f)), HexEncode(expected));
   Result<RibltFrame> back = DecodeRibltFrame(expected);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -55,6 +57,7 @@ TEST(RibltFrame, EveryFrameRoundTrips) {
   std::mt19937_64 rng(3);
   SymbolsFrame symbols;
   symbols.start = 64;
+  symbols.count_residues = Bytes(300, 0x7f);
   for (int i = 0; i < 50; ++i) {
     CodedSymbol s;
     for (auto& b : s.id_xor.bytes) b = static_cast<uint8_t>(rng());
@@ -64,7 +67,7 @@ TEST(RibltFrame, EveryFrameRoundTrips) {
   }
   DoneFrame done{{Id(1), Id(2), Id(9)}, {Id(3), Id(4)}};
   std::vector<RibltFrame> frames = {symbols,
-                                    SymbolsFrame{7, true, {}},
+                                    SymbolsFrame{7, true, {}, {}},
                                     MoreFrame{64, 1000},
                                     done,
                                     DoneFrame{},
@@ -99,7 +102,10 @@ TEST(RibltFrame, MalformedFramesAreRejectedWithTheField) {
       {"010000"
        "00",
        "riblt.symbols.count: zero symbols in a frame not last"},
-      {"01000100" + sym + "00", "riblt frame: trailing bytes"},
+      {"01000100" + sym + "0000", "riblt frame: trailing bytes"},
+      {"01000100" + sym + "050000", "riblt.symbols.count_residues: truncated"},
+      {"01000100" + sym + "8180040000", "riblt.symbols.count_residues: over its bound"},
+      {"01ffffff070100" + sym + "020000", "riblt.symbols.count_residues: past the largest"},
       {"01800001"
        "00",
        "riblt.symbols.start: non-canonical varint"},

@@ -178,7 +178,7 @@ TEST(RibltSession, FramesOutOfTurnAreRejected) {
   }
   {
     RibltResponder b(p.responder);
-    SymbolsFrame late{5, false, std::vector<CodedSymbol>(3)};
+    SymbolsFrame late{5, false, std::vector<CodedSymbol>(3), {}};
     EXPECT_EQ(b.Receive(EncodeRibltFrame(late)).status().code(), Code::kRejected);
   }
   {
@@ -191,9 +191,11 @@ TEST(RibltSession, FramesOutOfTurnAreRejected) {
     ASSERT_TRUE(asked.ok());
     const MoreFrame m = std::get<MoreFrame>(*asked);
     SymbolsFrame extra{
-        m.start, false,
+        m.start,
+        false,
         std::vector<CodedSymbol>(p.initiator.symbols().begin() + m.start,
-                                 p.initiator.symbols().begin() + m.start + m.count + 1)};
+                                 p.initiator.symbols().begin() + m.start + m.count + 1),
+        {}};
     EXPECT_EQ(b.Receive(EncodeRibltFrame(extra)).status().code(), Code::kRejected);
   }
   {

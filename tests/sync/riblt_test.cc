@@ -248,6 +248,37 @@ TEST(RibltDecoder, EstimatesTheDifferenceFromAFewSymbols) {
   }
 }
 
+TEST(RibltDecoder, CountBytesSharpenTheEstimateAtAByteAnIndex) {
+  std::mt19937_64 rng(28);
+  const size_t diff = 3000;
+  double err_full = 0, err_residues = 0;
+  const int trials = 20;
+  for (int t = 0; t < trials; ++t) {
+    Split s = MakeSplit(rng, 500, diff, 2048);
+    RibltDecoder full(s.local, 2048), residues(s.local, 2048);
+    ASSERT_TRUE(full.Add(0, s.remote.symbols().first(64)).ok());
+    ASSERT_TRUE(residues.Add(0, s.remote.symbols().first(64)).ok());
+    Bytes low;
+    for (size_t i = 64; i < 1024; ++i)
+      low.push_back(static_cast<uint8_t>(s.remote.symbols()[i].count));
+    ASSERT_TRUE(residues.AddCountResidues(low).ok());
+    EXPECT_EQ(residues.estimate_samples(), 1023u);
+    auto rel = [&](double e) { return (e - diff) * (e - diff) / (double(diff) * diff); };
+    err_full += rel(full.EstimateDifference());
+    err_residues += rel(residues.EstimateDifference());
+    // Full symbols over indices the count bytes covered do not count twice.
+    const double before = residues.EstimateDifference();
+    ASSERT_TRUE(residues.Add(64, s.remote.symbols().subspan(64, 100)).ok());
+    EXPECT_EQ(residues.estimate_samples(), 1023u);
+    EXPECT_EQ(residues.EstimateDifference(), before);
+  }
+  // Relative errors about sqrt(2/63) = 18% against sqrt(2/1023) = 4.4%.
+  EXPECT_LT(std::sqrt(err_residues / trials), 0.08);
+  EXPECT_LT(std::sqrt(err_residues / trials), std::sqrt(err_full / trials) / 2);
+  RibltDecoder empty(RibltSketch(16), 16);
+  EXPECT_EQ(empty.AddCountResidues(Bytes{1, 2}).code(), Code::kInvalidArgument);
+}
+
 TEST(RibltDecoder, EnforcesTheCapAndTheOrder) {
   std::mt19937_64 rng(25);
   Split s = MakeSplit(rng, 100, 500, 256);
