@@ -84,7 +84,8 @@ void RibltSketch::Apply(const ItemId& id, int64_t direction) {
 }
 
 std::vector<CodedSymbol> EncodeRange(std::span<const ItemId> items, uint64_t begin, uint64_t end) {
-  end = std::max(begin, std::min<uint64_t>(end, begin + kMaxSketchCapacity));
+  if (end < begin) end = begin;
+  if (end - begin > kMaxSketchCapacity) end = begin + kMaxSketchCapacity;
   std::vector<CodedSymbol> out(end - begin);
   for (const ItemId& id : items) {
     const uint64_t checksum = ItemChecksum(id);

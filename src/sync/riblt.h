@@ -71,7 +71,7 @@ struct CodedSymbol {
   bool operator==(const CodedSymbol&) const = default;
 };
 
-// A sketch holds 4096 symbols (196 KiB) unless told otherwise: enough to decode about
+// A sketch holds 4096 symbols (192 KiB) unless told otherwise: enough to decode about
 // 3,000 differences; larger differences go to negentropy.
 constexpr size_t kDefaultSketchCapacity = 4096;
 // Hard bound on any sketch or decoder: 2^24 symbols (768 MiB) is far past any use.
