@@ -147,10 +147,13 @@ int main(int argc, char** argv) {
   riblt_cmd->add_option("--capacity", riblt.capacity, "sketch symbols")->capture_default_str();
   riblt_cmd->add_option("--initial", riblt.initial, "symbols in the first frame")
       ->capture_default_str();
-  riblt_cmd->add_option("--estimate-counts", riblt.estimate_counts,
-                        "count bytes after them for the estimate")
+  riblt_cmd
+      ->add_option("--estimate-counts", riblt.estimate_counts,
+                   "count bytes after them for the estimate")
       ->capture_default_str();
-  riblt_cmd->add_option("--overhead", riblt.overhead, "symbols asked: estimate x (overhead + 2.5 / sqrt(estimate))")
+  riblt_cmd
+      ->add_option("--overhead", riblt.overhead,
+                   "symbols asked: estimate x (overhead + 2.5 / sqrt(estimate))")
       ->capture_default_str();
   riblt_cmd->add_option("--trials", riblt.trials, "sessions, each a fresh difference")
       ->capture_default_str();
