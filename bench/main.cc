@@ -5,6 +5,7 @@
 //   topo-bench open   --events N [--dir D] [--json]
 //   topo-bench profile --events N [--meta-cache] [--batch-blocked] [--coalesce-project]
 //   topo-bench all    [--json]
+//   topo-bench reconcile-riblt --items N --diff D [--algo riblt] [--trials T] [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
 // when a correctness check fails.
@@ -13,6 +14,7 @@
 #include <iostream>
 
 #include "bench/benches.h"
+#include "bench/reconcile_riblt.h"
 
 namespace {
 
@@ -135,6 +137,29 @@ int main(int argc, char** argv) {
   acl_cmd->add_option("--events", acl.events, "content operations")->capture_default_str();
   acl_cmd->add_flag("--json", json, "one JSON object on stdout");
 
+  ReconcileRibltOptions riblt;
+  auto* riblt_cmd = app.add_subcommand(
+      "reconcile-riblt", "two sets of N items differing in D: a rateless IBLT session");
+  riblt_cmd->add_option("--items", riblt.items, "items per side")->capture_default_str();
+  riblt_cmd->add_option("--diff", riblt.diff, "items on one side only (half each)")
+      ->capture_default_str();
+  riblt_cmd->add_option("--algo", riblt.algo, "riblt")->capture_default_str();
+  riblt_cmd->add_option("--capacity", riblt.capacity, "sketch symbols")->capture_default_str();
+  riblt_cmd->add_option("--initial", riblt.initial, "symbols in the first frame")
+      ->capture_default_str();
+  riblt_cmd
+      ->add_option("--estimate-counts", riblt.estimate_counts,
+                   "count bytes after them for the estimate")
+      ->capture_default_str();
+  riblt_cmd
+      ->add_option("--overhead", riblt.overhead,
+                   "symbols asked: estimate x (overhead + 2.5 / sqrt(estimate))")
+      ->capture_default_str();
+  riblt_cmd->add_option("--trials", riblt.trials, "sessions, each a fresh difference")
+      ->capture_default_str();
+  riblt_cmd->add_option("--seed", riblt.seed, "generator seed")->capture_default_str();
+  riblt_cmd->add_flag("--json", json, "one JSON object on stdout");
+
   auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
 
@@ -169,6 +194,8 @@ int main(int argc, char** argv) {
       Print("open", RunOpen(open), json);
     } else if (acl_cmd->parsed()) {
       Print("acl", RunAcl(acl), json);
+    } else if (riblt_cmd->parsed()) {
+      Print("reconcile-riblt", RunReconcileRiblt(riblt), json);
     } else if (all_cmd->parsed()) {
       Json all;
       IngestOptions i;
