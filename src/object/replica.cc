@@ -19,14 +19,37 @@ Replica::Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key,
       state_(*db_),
       sink_(*db_),
       engine_(state_, sink_),
-      ingestor_(graph_, engine_),
+      recorder_(engine_),
+      ingestor_(graph_, recorder_),
       cache_guard_(engine_, ingestor_) {
   if (options_.box) engine_.SetLocalDevice(key_.public_key(), options_.box);
   engine_.SetVertexSource([this](const codec::VertexId& id) { return graph_.GetRaw(id); });
   db_->AddParticipant(&cache_guard_);
+  db_->AddParticipant(&recorder_);
 }
 
-Replica::~Replica() { db_->RemoveParticipant(&cache_guard_); }
+Replica::~Replica() {
+  db_->RemoveParticipant(&recorder_);
+  db_->RemoveParticipant(&cache_guard_);
+}
+
+Status Replica::Recorder::Apply(const codec::Vertex& v) {
+  TOPO_RETURN_IF_ERROR(engine.Apply(v));
+  if (observer) pending.push_back({v.object(), v.id, v.created_at});
+  return Status::Ok();
+}
+
+void Replica::Recorder::AfterCommit() {
+  if (pending.empty()) return;
+  std::vector<AppliedVertex> batch;
+  batch.swap(pending);
+  if (observer) observer(batch);
+}
+
+void Replica::SetAppliedObserver(std::function<void(std::span<const AppliedVertex>)> observer) {
+  recorder_.observer = std::move(observer);
+  recorder_.pending.clear();
+}
 
 Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, crypto::SigningKey key,
                                                ReplicaOptions options) {

@@ -12,7 +12,9 @@
 // internally for signature checks.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,13 @@ struct InviteOptions {
 struct IngestReport {
   graph::IngestStats stats;
   std::vector<std::string> problems;  // the first few rejection / invalid reasons
+};
+
+// A vertex a commit applied here (what set reconciliation indexes).
+struct AppliedVertex {
+  codec::ObjectId object;
+  codec::VertexId id;
+  uint64_t created_at = 0;
 };
 
 struct ObjectInfo {
@@ -166,6 +175,11 @@ class Replica {
                                 const std::optional<codec::ObjectId>& object = std::nullopt);
   Result<IngestReport> ImportBundle(const std::string& path);
 
+  // Called after every successful commit with the vertices it applied here (local writes,
+  // ingested ones and the ones they unblocked), in apply order; never for a transaction
+  // that rolled back. One observer at a time; an empty function removes it.
+  void SetAppliedObserver(std::function<void(std::span<const AppliedVertex>)> observer);
+
   store::Database& database() { return *db_; }
   store::SqliteGraphStore& graph_store() { return graph_; }
 
@@ -197,6 +211,22 @@ class Replica {
   store::SqliteStateStore state_;
   store::SqliteProjectionSink sink_;
   ObjectEngine engine_;
+  // The ingestor's applier: the engine, noting what each transaction applied for the
+  // applied-vertex observer.
+  struct Recorder final : graph::Applier, store::TxnParticipant {
+    explicit Recorder(ObjectEngine& e) : engine(e) {}
+    Status Validate(const codec::Vertex& v, std::span<const graph::VertexMeta> parents) override {
+      return engine.Validate(v, parents);
+    }
+    Status Apply(const codec::Vertex& v) override;
+    Status BeforeCommit() override { return Status::Ok(); }
+    void AfterRollback() override { pending.clear(); }
+    void AfterCommit() override;
+    ObjectEngine& engine;
+    std::function<void(std::span<const AppliedVertex>)> observer;
+    std::vector<AppliedVertex> pending;
+  };
+  Recorder recorder_;
   graph::Ingestor ingestor_;
   // Drops the engine's in-memory caches when a transaction rolls back.
   struct CacheGuard final : store::TxnParticipant {

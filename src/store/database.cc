@@ -329,7 +329,9 @@ Result<Statement> Database::PrepareUncached(std::string_view sql) {
 Status Database::Begin() { return Prepare("BEGIN IMMEDIATE").Run(); }
 Status Database::Commit() {
   for (TxnParticipant* p : participants_) TOPO_RETURN_IF_ERROR(p->BeforeCommit());
-  return Prepare("COMMIT").Run();
+  TOPO_RETURN_IF_ERROR(Prepare("COMMIT").Run());
+  for (TxnParticipant* p : participants_) p->AfterCommit();
+  return Status::Ok();
 }
 
 void Database::OnRollback(void* self) {

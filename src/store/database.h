@@ -107,6 +107,9 @@ class TxnParticipant {
   // Called whenever SQLite rolls a transaction back (explicitly or on its own after an
   // error). Must not use the Database: forget what the transaction wrote, nothing more.
   virtual void AfterRollback() = 0;
+  // Called by Database::Commit() after COMMIT succeeded, outside any transaction: what the
+  // transaction did is durable now. Must not fail; by default does nothing.
+  virtual void AfterCommit() {}
 };
 
 struct OpenOptions {
