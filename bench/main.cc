@@ -4,6 +4,7 @@
 //   topo-bench merge  --events N [--json]
 //   topo-bench open   --events N [--dir D] [--json]
 //   topo-bench profile --events N [--meta-cache] [--batch-blocked] [--coalesce-project]
+//   topo-bench reconcile --items N --diff D --algo negentropy [--frame-limit B] [--json]
 //   topo-bench all    [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
@@ -135,6 +136,24 @@ int main(int argc, char** argv) {
   acl_cmd->add_option("--events", acl.events, "content operations")->capture_default_str();
   acl_cmd->add_flag("--json", json, "one JSON object on stdout");
 
+  ReconcileOptions reconcile;
+  auto* reconcile_cmd = app.add_subcommand(
+      "reconcile", "two sets of N items differing in D items, reconciled by one algorithm");
+  reconcile_cmd->add_option("--items", reconcile.items, "items per set")->capture_default_str();
+  reconcile_cmd->add_option("--diff", reconcile.diff, "differing items (half on each side)")
+      ->capture_default_str();
+  reconcile_cmd->add_option("--algo", reconcile.algo, "negentropy")->capture_default_str();
+  reconcile_cmd
+      ->add_option("--frame-limit", reconcile.frame_limit,
+                   "negentropy: bytes per message (0 = none, else >= 4096)")
+      ->capture_default_str();
+  reconcile_cmd
+      ->add_option("--storage", reconcile.storage,
+                   "negentropy: index (incremental) or vector (sealed)")
+      ->capture_default_str();
+  reconcile_cmd->add_option("--seed", reconcile.seed, "set generator seed")->capture_default_str();
+  reconcile_cmd->add_flag("--json", json, "one JSON object on stdout");
+
   auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
 
@@ -169,6 +188,8 @@ int main(int argc, char** argv) {
       Print("open", RunOpen(open), json);
     } else if (acl_cmd->parsed()) {
       Print("acl", RunAcl(acl), json);
+    } else if (reconcile_cmd->parsed()) {
+      Print("reconcile", RunReconcile(reconcile), json);
     } else if (all_cmd->parsed()) {
       Json all;
       IngestOptions i;
