@@ -68,9 +68,9 @@ class Negentropy {
   //
   // That closing Fingerprint covers every item from the last bound written to infinity, as
   // the spec defines a range's fingerprint. The reference implementation fingerprints only
-  // the items after the range it was processing, which can hide that range's items from
-  // the peer; topo does not copy that, so its messages differ from the reference's only in
-  // those closing fingerprints.
+  // the items after the range it dropped, so its fingerprint does not describe the range it
+  // is sent for; topo does not copy that. The two interoperate, and topo's messages differ
+  // from the reference's only in those closing fingerprints (and what follows from them).
   static Result<Negentropy> Create(const RangeStorage& storage, uint64_t frame_size_limit = 0);
 
   // Makes this side the initiator and returns the first message. Calling it again starts
