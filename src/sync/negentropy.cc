@@ -71,6 +71,12 @@ class BoundEncoder {
   uint64_t last_timestamp_ = 0;
 };
 
+struct ReceivedRange {
+  NegentropyMode mode = NegentropyMode::kSkip;
+  Fingerprint fingerprint;  // kFingerprint
+  std::vector<ItemId> ids;  // kIdList
+};
+
 // Reads one message after its version byte.
 class MessageDecoder {
  public:
@@ -113,6 +119,34 @@ class MessageDecoder {
     b.item.id = ItemId{};
     b.id_len = len;
     return Raw(len, b.item.id.data(), "a bound");
+  }
+
+  // Reads one whole range: bound, mode and payload.
+  Status GetRange(Bound& bound, ReceivedRange& range) {
+    TOPO_RETURN_IF_ERROR(GetBound(bound));
+    uint64_t mode;
+    TOPO_RETURN_IF_ERROR(Varint(mode));
+    switch (mode) {
+      case static_cast<uint64_t>(NegentropyMode::kSkip):
+        range.mode = NegentropyMode::kSkip;
+        return Status::Ok();
+      case static_cast<uint64_t>(NegentropyMode::kFingerprint):
+        range.mode = NegentropyMode::kFingerprint;
+        return Raw(kFingerprintSize, range.fingerprint.data(), "a fingerprint");
+      case static_cast<uint64_t>(NegentropyMode::kIdList): {
+        range.mode = NegentropyMode::kIdList;
+        uint64_t count;
+        TOPO_RETURN_IF_ERROR(Varint(count));
+        if (count > Remaining() / kIdSize)
+          return Status::Corruption("negentropy: id list of " + std::to_string(count) +
+                                    " ids is longer than the message");
+        range.ids.resize(count);
+        for (ItemId& id : range.ids) TOPO_RETURN_IF_ERROR(Raw(kIdSize, id.data(), "an id"));
+        return Status::Ok();
+      }
+      default:
+        return Status::Corruption("negentropy: unknown range mode " + std::to_string(mode));
+    }
   }
 
  private:
@@ -222,8 +256,21 @@ Result<ReconcileStep> Negentropy::Reconcile(ByteView message) {
   // The index where the range after the last bound written to `full` starts.
   uint64_t written_index = 0;
   bool skip = false;  // a Skip range up to prev_bound is owed before the next range written
+  // Once the frame-size limit is reached the rest of the message is only checked, so a
+  // malformed tail is refused all the same.
+  bool out_of_room = false;
+  ReceivedRange range;
 
   while (!in.AtEnd()) {
+    Bound curr_bound;
+    TOPO_RETURN_IF_ERROR(in.GetRange(curr_bound, range));
+    if (curr_bound.item < prev_bound.item)
+      return Status::Corruption("negentropy: range bounds out of order");
+    if (out_of_room) {
+      prev_bound = curr_bound;
+      continue;
+    }
+
     Bytes o;
     auto flush_skip = [&] {
       if (!skip) return;
@@ -232,72 +279,57 @@ Result<ReconcileStep> Negentropy::Reconcile(ByteView message) {
       PutNegVarint(o, static_cast<uint64_t>(NegentropyMode::kSkip));
     };
 
-    Bound curr_bound;
-    TOPO_RETURN_IF_ERROR(in.GetBound(curr_bound));
-    if (curr_bound.item < prev_bound.item)
-      return Status::Corruption("negentropy: range bounds out of order");
-    uint64_t mode;
-    TOPO_RETURN_IF_ERROR(in.Varint(mode));
-
     const uint64_t lower = prev_index;
     uint64_t upper = std::max(prev_index, storage.LowerBound(curr_bound.item));
 
-    if (mode == static_cast<uint64_t>(NegentropyMode::kSkip)) {
-      skip = true;
-    } else if (mode == static_cast<uint64_t>(NegentropyMode::kFingerprint)) {
-      Fingerprint theirs;
-      TOPO_RETURN_IF_ERROR(in.Raw(kFingerprintSize, theirs.data(), "a fingerprint"));
-      if (theirs != storage.RangeFingerprint(lower, upper)) {
-        flush_skip();
-        builder.SplitRange(o, lower, upper, curr_bound);
-      } else {
+    switch (range.mode) {
+      case NegentropyMode::kSkip:
         skip = true;
-      }
-    } else if (mode == static_cast<uint64_t>(NegentropyMode::kIdList)) {
-      uint64_t count;
-      TOPO_RETURN_IF_ERROR(in.Varint(count));
-      if (count > in.Remaining() / kIdSize)
-        return Status::Corruption("negentropy: id list of " + std::to_string(count) +
-                                  " ids is longer than the message");
-      std::vector<ItemId> their_ids(count);
-      for (ItemId& id : their_ids) TOPO_RETURN_IF_ERROR(in.Raw(kIdSize, id.data(), "an id"));
-
-      if (initiator_) {
-        skip = true;
-        std::unordered_set<ItemId, FixedBytesHash> unmatched(their_ids.begin(), their_ids.end());
-        storage.Visit(lower, upper, [&](const Item& item) {
-          if (unmatched.erase(item.id) == 0) step.have.push_back(item.id);
-          return true;
-        });
-        for (const ItemId& id : their_ids)
-          if (unmatched.erase(id) == 1) step.need.push_back(id);
-      } else {
-        flush_skip();
-        Bytes ids;
-        uint64_t sent = 0;
-        Bound end_bound = curr_bound;
-        uint64_t index = lower;
-        storage.Visit(lower, upper, [&](const Item& item) {
-          if (builder.Exceeds(full.size() + ids.size())) {
-            end_bound = WholeItemBound(item);
-            upper = index;  // the closing fingerprint starts here
-            return false;
-          }
-          Append(ids, item.id.view());
-          ++sent;
-          ++index;
-          return true;
-        });
-        builder.encoder().Put(o, end_bound);
-        PutNegVarint(o, static_cast<uint64_t>(NegentropyMode::kIdList));
-        PutNegVarint(o, sent);
-        Append(o, ids);
-        Append(full, o);
-        o.clear();
-        written_index = upper;
-      }
-    } else {
-      return Status::Corruption("negentropy: unknown range mode " + std::to_string(mode));
+        break;
+      case NegentropyMode::kFingerprint:
+        if (range.fingerprint != storage.RangeFingerprint(lower, upper)) {
+          flush_skip();
+          builder.SplitRange(o, lower, upper, curr_bound);
+        } else {
+          skip = true;
+        }
+        break;
+      case NegentropyMode::kIdList:
+        if (initiator_) {
+          skip = true;
+          std::unordered_set<ItemId, FixedBytesHash> unmatched(range.ids.begin(), range.ids.end());
+          storage.Visit(lower, upper, [&](const Item& item) {
+            if (unmatched.erase(item.id) == 0) step.have.push_back(item.id);
+            return true;
+          });
+          for (const ItemId& id : range.ids)
+            if (unmatched.erase(id) == 1) step.need.push_back(id);
+        } else {
+          flush_skip();
+          Bytes ids;
+          uint64_t sent = 0;
+          Bound end_bound = curr_bound;
+          uint64_t index = lower;
+          storage.Visit(lower, upper, [&](const Item& item) {
+            if (builder.Exceeds(full.size() + ids.size())) {
+              end_bound = WholeItemBound(item);
+              upper = index;  // the closing fingerprint starts here
+              return false;
+            }
+            Append(ids, item.id.view());
+            ++sent;
+            ++index;
+            return true;
+          });
+          builder.encoder().Put(o, end_bound);
+          PutNegVarint(o, static_cast<uint64_t>(NegentropyMode::kIdList));
+          PutNegVarint(o, sent);
+          Append(o, ids);
+          Append(full, o);
+          o.clear();
+          written_index = upper;
+        }
+        break;
     }
 
     if (builder.Exceeds(full.size() + o.size())) {
@@ -306,9 +338,8 @@ Result<ReconcileStep> Negentropy::Reconcile(ByteView message) {
       builder.encoder().Put(full, InfinityBound());
       PutNegVarint(full, static_cast<uint64_t>(NegentropyMode::kFingerprint));
       Append(full, storage.RangeFingerprint(written_index, size).view());
-      break;
-    }
-    if (!o.empty()) {
+      out_of_room = true;
+    } else if (!o.empty()) {
       Append(full, o);
       written_index = upper;
     }

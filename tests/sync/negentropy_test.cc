@@ -355,6 +355,33 @@ TEST(Negentropy, MalformedMessagesAreRejectedWithAReason) {
   }
 }
 
+// A responder that runs out of room stops answering but still checks the rest of the
+// message.
+TEST(Negentropy, MalformedTailAfterTheFrameLimitIsStillRefused) {
+  std::vector<Item> items;
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 1000; ++i) items.push_back(Item{uint64_t(i), testing::RandomId(rng)});
+  auto storage = SealedVector(items);
+  // "Send me every id": 32,000 bytes of ids do not fit in 4,096.
+  auto ok = Session(storage, 4096)
+                .Reconcile(Unhex("6100000200"
+                                 "000000"));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_LE(ok->reply->size(), 4096u);
+  EXPECT_EQ(Session(storage, 4096)
+                .Reconcile(Unhex("6100000200"
+                                 "000003"))
+                .status()
+                .code(),
+            Code::kCorruption);
+  EXPECT_EQ(Session(storage, 4096)
+                .Reconcile(Unhex("6100000200"
+                                 "0000"))
+                .status()
+                .code(),
+            Code::kCorruption);
+}
+
 // Random corruptions of real messages: every outcome is a value (a reply or an error),
 // never a crash or a runaway.
 TEST(Negentropy, RandomlyCorruptedMessagesNeverCrash) {
