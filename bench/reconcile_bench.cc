@@ -94,6 +94,22 @@ void Build(NegentropySide& side, const std::vector<Item>& items, bool use_index)
   side.build_ms = clock.Ms();
 }
 
+// Mean time of one fingerprint of a random range: O(log N) on the index, O(range) on the
+// sorted vector.
+double RangeFingerprintMicros(const sync::RangeStorage& storage, int calls) {
+  const uint64_t n = storage.Size();
+  if (n == 0) return 0;
+  std::mt19937_64 rng(7);
+  volatile uint8_t sink = 0;  // keeps the calls from being optimised away
+  Stopwatch clock;
+  for (int i = 0; i < calls; ++i) {
+    uint64_t x = rng() % (n + 1), y = rng() % (n + 1);
+    if (x > y) std::swap(x, y);
+    sink = sink ^ storage.RangeFingerprint(x, y).bytes[0];
+  }
+  return clock.Seconds() * 1e6 / calls;
+}
+
 Json RunNegentropy(const ReconcileSets& sets, const ReconcileOptions& o) {
   Expect(o.storage == "index" || o.storage == "vector", "--storage is index or vector");
   const bool use_index = o.storage == "index";
@@ -148,6 +164,7 @@ Json RunNegentropy(const ReconcileSets& sets, const ReconcileOptions& o) {
   r["storage"] = o.storage;
   r["build_ms_per_side"] = a.build_ms;
   r["inserts_per_s"] = sets.a.size() / (a.build_ms / 1e3);
+  r["range_fingerprint_us"] = RangeFingerprintMicros(a.storage(), use_index ? 100'000 : 20);
   const bool at_goal = o.items == 1'000'000 && o.diff == 1000 && o.frame_limit == 0;
   // hoytech/negentropy's C++ at this size: 3 round trips, 1.35 MB (DESIGN-GUIDE.md, 7).
   r["goal"] = Json{
