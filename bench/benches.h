@@ -12,6 +12,8 @@
 //           time to rotate an epoch for M devices.
 //   open    a database of N vertices: time to open it and read the object, and peak RSS,
 //           in a child process.
+//   reconcile  two sets of N items differing in D random items, reconciled in-process by
+//           one set-reconciliation algorithm: round trips, bytes, CPU time per side.
 #pragma once
 
 #include <string>
@@ -85,5 +87,15 @@ struct OpenChildOptions {
 };
 // The timed part of `open`, run in the child process.
 Json RunOpenChild(const OpenChildOptions& options);
+
+struct ReconcileOptions {
+  uint64_t items = 100'000;         // items in each set
+  uint64_t diff = 100;              // differing items: diff / 2 only in the initiator's set
+  std::string algo = "negentropy";  // reconcile_bench.cc lists the algorithms
+  uint64_t frame_limit = 0;         // negentropy: bytes per message, 0 = none
+  std::string storage = "index";    // negentropy: index (incremental) or vector (sealed)
+  uint64_t seed = 1;
+};
+Json RunReconcile(const ReconcileOptions& options);
 
 }  // namespace topo::bench

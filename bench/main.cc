@@ -4,6 +4,7 @@
 //   topo-bench merge  --events N [--json]
 //   topo-bench open   --events N [--dir D] [--json]
 //   topo-bench profile --events N [--meta-cache] [--batch-blocked] [--coalesce-project]
+//   topo-bench reconcile --items N --diff D --algo negentropy [--frame-limit B] [--json]
 //   topo-bench all    [--json]
 //   topo-bench reconcile-riblt --items N --diff D [--algo riblt] [--trials T] [--json]
 //
@@ -159,6 +160,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   riblt_cmd->add_option("--seed", riblt.seed, "generator seed")->capture_default_str();
   riblt_cmd->add_flag("--json", json, "one JSON object on stdout");
+  ReconcileOptions reconcile;
+  auto* reconcile_cmd = app.add_subcommand(
+      "reconcile", "two sets of N items differing in D items, reconciled by one algorithm");
+  reconcile_cmd->add_option("--items", reconcile.items, "items per set")->capture_default_str();
+  reconcile_cmd->add_option("--diff", reconcile.diff, "differing items (half on each side)")
+      ->capture_default_str();
+  reconcile_cmd->add_option("--algo", reconcile.algo, "negentropy")->capture_default_str();
+  reconcile_cmd
+      ->add_option("--frame-limit", reconcile.frame_limit,
+                   "negentropy: bytes per message (0 = none, else >= 4096)")
+      ->capture_default_str();
+  reconcile_cmd
+      ->add_option("--storage", reconcile.storage,
+                   "negentropy: index (incremental) or vector (sealed)")
+      ->capture_default_str();
+  reconcile_cmd->add_option("--seed", reconcile.seed, "set generator seed")->capture_default_str();
+  reconcile_cmd->add_flag("--json", json, "one JSON object on stdout");
 
   auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
@@ -196,6 +214,8 @@ int main(int argc, char** argv) {
       Print("acl", RunAcl(acl), json);
     } else if (riblt_cmd->parsed()) {
       Print("reconcile-riblt", RunReconcileRiblt(riblt), json);
+    } else if (reconcile_cmd->parsed()) {
+      Print("reconcile", RunReconcile(reconcile), json);
     } else if (all_cmd->parsed()) {
       Json all;
       IngestOptions i;

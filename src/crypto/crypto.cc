@@ -83,6 +83,13 @@ Digest Hasher::Final() {
 }
 Digest Hash(std::string_view domain, ByteView data) { return Hasher(domain).Update(data).Final(); }
 
+Digest Sha256(ByteView data) {
+  EnsureSodium();
+  Digest d;
+  crypto_hash_sha256(d.data(), data.data(), data.size());
+  return d;
+}
+
 SigningKey SigningKey::Generate() {
   EnsureSodium();
   SigningKey k;

@@ -75,6 +75,11 @@ class Hasher {
 };
 Digest Hash(std::string_view domain, ByteView data);
 
+// ---- SHA-256 ----
+// Plain SHA-256 with no domain prefix: only for protocols that fix their own hash function
+// (negentropy v1 range fingerprints). Topo's own structures use Hash above.
+Digest Sha256(ByteView data);
+
 // ---- Ed25519 ----
 class SigningKey {
  public:
