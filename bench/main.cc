@@ -4,9 +4,9 @@
 //   topo-bench merge  --events N [--json]
 //   topo-bench open   --events N [--dir D] [--json]
 //   topo-bench profile --events N [--meta-cache] [--batch-blocked] [--coalesce-project]
-//   topo-bench reconcile --items N --diff D --algo negentropy [--frame-limit B] [--json]
+//   topo-bench reconcile --items N --diff D --algo negentropy|riblt [--frame-limit B]
+//                        [--trials T] [--json]
 //   topo-bench all    [--json]
-//   topo-bench reconcile-riblt --items N --diff D [--algo riblt] [--trials T] [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
 // when a correctness check fails.
@@ -138,35 +138,13 @@ int main(int argc, char** argv) {
   acl_cmd->add_option("--events", acl.events, "content operations")->capture_default_str();
   acl_cmd->add_flag("--json", json, "one JSON object on stdout");
 
-  ReconcileRibltOptions riblt;
-  auto* riblt_cmd = app.add_subcommand(
-      "reconcile-riblt", "two sets of N items differing in D: a rateless IBLT session");
-  riblt_cmd->add_option("--items", riblt.items, "items per side")->capture_default_str();
-  riblt_cmd->add_option("--diff", riblt.diff, "items on one side only (half each)")
-      ->capture_default_str();
-  riblt_cmd->add_option("--algo", riblt.algo, "riblt")->capture_default_str();
-  riblt_cmd->add_option("--capacity", riblt.capacity, "sketch symbols")->capture_default_str();
-  riblt_cmd->add_option("--initial", riblt.initial, "symbols in the first frame")
-      ->capture_default_str();
-  riblt_cmd
-      ->add_option("--estimate-counts", riblt.estimate_counts,
-                   "count bytes after them for the estimate")
-      ->capture_default_str();
-  riblt_cmd
-      ->add_option("--overhead", riblt.overhead,
-                   "symbols asked: estimate x (overhead + 2.5 / sqrt(estimate))")
-      ->capture_default_str();
-  riblt_cmd->add_option("--trials", riblt.trials, "sessions, each a fresh difference")
-      ->capture_default_str();
-  riblt_cmd->add_option("--seed", riblt.seed, "generator seed")->capture_default_str();
-  riblt_cmd->add_flag("--json", json, "one JSON object on stdout");
   ReconcileOptions reconcile;
   auto* reconcile_cmd = app.add_subcommand(
       "reconcile", "two sets of N items differing in D items, reconciled by one algorithm");
   reconcile_cmd->add_option("--items", reconcile.items, "items per set")->capture_default_str();
   reconcile_cmd->add_option("--diff", reconcile.diff, "differing items (half on each side)")
       ->capture_default_str();
-  reconcile_cmd->add_option("--algo", reconcile.algo, "negentropy")->capture_default_str();
+  reconcile_cmd->add_option("--algo", reconcile.algo, "negentropy or riblt")->capture_default_str();
   reconcile_cmd
       ->add_option("--frame-limit", reconcile.frame_limit,
                    "negentropy: bytes per message (0 = none, else >= 4096)")
@@ -176,6 +154,21 @@ int main(int argc, char** argv) {
                    "negentropy: index (incremental) or vector (sealed)")
       ->capture_default_str();
   reconcile_cmd->add_option("--seed", reconcile.seed, "set generator seed")->capture_default_str();
+  ReconcileRibltOptions riblt;
+  reconcile_cmd->add_option("--capacity", riblt.capacity, "riblt: sketch symbols")
+      ->capture_default_str();
+  reconcile_cmd->add_option("--initial", riblt.initial, "riblt: symbols in the first frame")
+      ->capture_default_str();
+  reconcile_cmd
+      ->add_option("--estimate-counts", riblt.estimate_counts,
+                   "riblt: count bytes after them for the estimate")
+      ->capture_default_str();
+  reconcile_cmd
+      ->add_option("--overhead", riblt.overhead,
+                   "riblt: symbols asked: estimate x (overhead + 2.5 / sqrt(estimate))")
+      ->capture_default_str();
+  reconcile_cmd->add_option("--trials", riblt.trials, "riblt: sessions, each a fresh difference")
+      ->capture_default_str();
   reconcile_cmd->add_flag("--json", json, "one JSON object on stdout");
 
   auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
@@ -212,10 +205,15 @@ int main(int argc, char** argv) {
       Print("open", RunOpen(open), json);
     } else if (acl_cmd->parsed()) {
       Print("acl", RunAcl(acl), json);
-    } else if (riblt_cmd->parsed()) {
-      Print("reconcile-riblt", RunReconcileRiblt(riblt), json);
     } else if (reconcile_cmd->parsed()) {
-      Print("reconcile", RunReconcile(reconcile), json);
+      if (reconcile.algo == "riblt") {
+        riblt.items = reconcile.items;
+        riblt.diff = reconcile.diff;
+        riblt.seed = reconcile.seed;
+        Print("reconcile", RunReconcileRiblt(riblt), json);
+      } else {
+        Print("reconcile", RunReconcile(reconcile), json);
+      }
     } else if (all_cmd->parsed()) {
       Json all;
       IngestOptions i;

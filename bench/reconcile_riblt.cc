@@ -1,4 +1,4 @@
-// topo-bench reconcile-riblt (bench/reconcile_riblt.h). The sketches are built by inserting
+// topo-bench reconcile --algo riblt (bench/reconcile_riblt.h). The sketches are built by inserting
 // every item, as a live node does when vertices arrive; that cost is reported per item and
 // is not part of the session. The session is timed in CPU time per side, from making the
 // session object (which snapshots the sketch) to its last frame.
@@ -80,7 +80,7 @@ Trial RunSession(const sync::RibltSketch& a, const sync::RibltSketch& b,
 }  // namespace
 
 Json RunReconcileRiblt(const ReconcileRibltOptions& o) {
-  Expect(o.algo == "riblt", "--algo riblt (negentropy is another command for now)");
+  Expect(o.algo == "riblt", "--algo riblt");
   Expect(o.diff / 2 <= o.items, "--diff at most twice --items");
   Expect(o.capacity >= 1 && o.capacity <= sync::kMaxSketchCapacity, "--capacity in range");
   Expect(o.trials >= 1, "--trials at least 1");

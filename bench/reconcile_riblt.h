@@ -1,4 +1,4 @@
-// topo-bench reconcile-riblt: a rateless IBLT session between two sets of N items that
+// topo-bench reconcile --algo riblt: a rateless IBLT session between two sets of N items that
 // differ in D (half on each side), over sketches kept up to date on insert as a live node
 // keeps them. To be folded with the negentropy bench into one `reconcile --algo` command.
 #pragma once
