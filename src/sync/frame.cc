@@ -7,7 +7,14 @@ namespace topo::sync {
 namespace {
 
 // The types follow FrameBody's alternatives, from 1.
-enum Type : uint8_t { kHello = 1, kReconcile = 2, kWant = 3, kVertices = 4, kError = 5 };
+enum Type : uint8_t {
+  kHello = 1,
+  kReconcile = 2,
+  kWant = 3,
+  kVertices = 4,
+  kError = 5,
+  kReconciled = 6,
+};
 
 struct Encoder {
   codec::Writer& w;
@@ -18,10 +25,12 @@ struct Encoder {
       w.Varint(o.items);
     }
   }
-  void operator()(const ReconcileFrame& f) {
-    w.Fixed(f.object);
-    w.U8(static_cast<uint8_t>(f.algorithm));
-    w.LenBytes(f.payload);
+  void operator()(const ReconcileFrame& f) { Reconcile(f.object, f.algorithm, f.payload); }
+  void operator()(const ReconciledFrame& f) { Reconcile(f.object, f.algorithm, f.payload); }
+  void Reconcile(const codec::ObjectId& object, Algorithm algorithm, const Bytes& payload) {
+    w.Fixed(object);
+    w.U8(static_cast<uint8_t>(algorithm));
+    w.LenBytes(payload);
   }
   void operator()(const WantFrame& f) {
     w.Fixed(f.object);
@@ -42,7 +51,8 @@ struct Encoder {
 }  // namespace
 
 const char* FrameName(const FrameBody& body) {
-  static constexpr const char* kNames[] = {"hello", "reconcile", "want", "vertices", "error"};
+  static constexpr const char* kNames[] = {"hello",    "reconcile", "want",
+                                           "vertices", "error",     "reconciled"};
   static_assert(std::size(kNames) == std::variant_size_v<FrameBody>);
   return kNames[body.index()];
 }
@@ -88,7 +98,8 @@ Result<Frame> DecodeFrame(ByteView bytes) {
       f.body = std::move(h);
       break;
     }
-    case kReconcile: {
+    case kReconcile:
+    case kReconciled: {
       ReconcileFrame rf;
       TOPO_RETURN_IF_ERROR(r.Fixed("reconcile.object", rf.object));
       uint8_t algo;
@@ -100,7 +111,10 @@ Result<Frame> DecodeFrame(ByteView bytes) {
       ByteView payload;
       TOPO_RETURN_IF_ERROR(r.LenBytes("reconcile.payload", kMaxFrameBytes, payload));
       rf.payload.assign(payload.begin(), payload.end());
-      f.body = std::move(rf);
+      if (type == kReconcile)
+        f.body = std::move(rf);
+      else
+        f.body = ReconciledFrame{rf.object, rf.algorithm, std::move(rf.payload)};
       break;
     }
     case kWant: {

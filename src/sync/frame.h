@@ -5,11 +5,18 @@
 //   1 hello      varint n (0..kMaxHelloObjects), n * ([32] object, varint item_count),
 //                objects strictly ascending
 //   2 reconcile  [32] object, u8 algorithm (1 riblt, 2 negentropy), varint len + payload
-//                (len <= kMaxFrameBytes)
+//                (len <= kMaxFrameBytes): a request
+//   6 reconciled the same body: the answer to a reconcile
 //   3 want       [32] object, varint n (1..kMaxWantIds), n * [32] vertex id
 //   4 vertices   u8 last (0 or 1), varint n (0..kMaxWantIds), n * (varint len + signed
 //                vertex, len 1..codec::kMaxVertexBytes)
 //   5 error      varint code (a topo::Code), varint len + UTF-8 message (<= 1,024 bytes)
+//
+// A hello's request id is 0 ("I have not seen your hello") or 1 ("I have"); a side sends
+// its hello until it receives a 1 and answers every 0 with a 1 (sync/session.h).
+// Requests (reconcile, want) carry a request id of the side that sends them; answers
+// (reconciled, vertices, error) carry the id of the request they answer. The two sides
+// number their requests independently: the frame type says which side's number it is.
 //
 // A frame is at most kMaxFrameBytes. Decoding is strict (known version and type, canonical
 // varints, counts and lengths within their bounds, no trailing bytes); errors are
@@ -51,6 +58,13 @@ struct ReconcileFrame {
   Bytes payload;  // a riblt frame (sync/riblt_frame.h) or a negentropy message
   bool operator==(const ReconcileFrame&) const = default;
 };
+// The answer to a ReconcileFrame (same fields).
+struct ReconciledFrame {
+  codec::ObjectId object;
+  Algorithm algorithm = Algorithm::kRiblt;
+  Bytes payload;
+  bool operator==(const ReconciledFrame&) const = default;
+};
 struct WantFrame {
   codec::ObjectId object;
   std::vector<codec::VertexId> ids;  // 1..kMaxWantIds, in the order to send them
@@ -67,7 +81,9 @@ struct ErrorFrame {
   bool operator==(const ErrorFrame&) const = default;
 };
 
-using FrameBody = std::variant<HelloFrame, ReconcileFrame, WantFrame, VerticesFrame, ErrorFrame>;
+// The alternatives' order is the type byte's, from 1.
+using FrameBody =
+    std::variant<HelloFrame, ReconcileFrame, WantFrame, VerticesFrame, ErrorFrame, ReconciledFrame>;
 const char* FrameName(const FrameBody& body);
 
 struct Frame {

@@ -28,6 +28,7 @@ std::vector<Frame> EveryFrame() {
       {5, VerticesFrame{true, {}}},
       {6, VerticesFrame{false, {{1, 2}, Bytes(300, 7)}}},
       {uint64_t{1} << 40, ErrorFrame{Code::kPermissionDenied, "not entitled"}},
+      {7, ReconciledFrame{Filled<32>(3), Algorithm::kNegentropy, {0x61}}},
   };
 }
 
@@ -68,6 +69,7 @@ TEST(SyncFrame, MalformedFramesAreRefusedWithTheField) {
   ExpectCorrupt({}, "frame.version");
   ExpectCorrupt({2, 1, 0, 0}, "unsupported version 2");
   ExpectCorrupt({1, 9, 0}, "unknown frame type 9");
+  ExpectCorrupt({1, 0, 0}, "unknown frame type 0");
   ExpectCorrupt({1, 1}, "frame.request_id");
   ExpectCorrupt({1, 1, 0x80, 0x00, 0}, "request_id");  // non-canonical varint
   // hello: unsorted, and a count past the frame.
