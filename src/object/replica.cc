@@ -83,7 +83,7 @@ Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint) {
   codec::Vertex v;
   v.type = codec::kGenesisType;
   v.created_at = options_.clock->NowMs();
-  v.payload = codec::EncodeGenesisPayload({std::string(blueprint), crypto::RandomFixed<16>()});
+  v.payload = codec::EncodeGenesisPayload({std::string(blueprint), GenesisNonce()});
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
   TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
   TOPO_RETURN_IF_ERROR(txn.Commit());
@@ -112,7 +112,7 @@ Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint,
   v.created_at = options_.clock->NowMs();
   v.refs = heads;
   v.payload =
-      codec::EncodeGenesisPayload({std::string(blueprint), crypto::RandomFixed<16>(), group});
+      codec::EncodeGenesisPayload({std::string(blueprint), GenesisNonce(), group});
   TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
   TOPO_RETURN_IF_ERROR(txn.Commit());
   return id;

@@ -39,6 +39,9 @@ struct ReplicaOptions {
   // Without it the replica checks, stores and forwards group vertices and reads no content.
   // Must outlive the replica.
   const crypto::BoxKey* box = nullptr;
+  // Makes the 16-byte nonce of each new object's genesis; unset means random. The simulator
+  // sets it so that one seed gives the same object ids, and so the same run, every time.
+  std::function<FixedBytes<16>()> genesis_nonce;
 };
 
 struct InviteOptions {
@@ -185,6 +188,9 @@ class Replica {
 
  private:
   Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key, ReplicaOptions options);
+  FixedBytes<16> GenesisNonce() {
+    return options_.genesis_nonce ? options_.genesis_nonce() : crypto::RandomFixed<16>();
+  }
   // Applies one locally made vertex inside the caller's transaction.
   Result<codec::VertexId> ApplyLocal(codec::Vertex v);
   // Signs and applies a group operation on the group's current heads, in its own

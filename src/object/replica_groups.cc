@@ -53,7 +53,7 @@ Result<codec::ObjectId> Replica::CreateGroup(const codec::DeviceCertificate& sel
   codec::Vertex v;
   v.type = codec::kGenesisType;
   v.created_at = options_.clock->NowMs();
-  v.payload = codec::EncodeGenesisPayload({GroupBlueprint().name, crypto::RandomFixed<16>(),
+  v.payload = codec::EncodeGenesisPayload({GroupBlueprint().name, GenesisNonce(),
                                            std::nullopt, codec::EncodeGroupParams(params)});
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
   TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
