@@ -82,6 +82,12 @@ struct OpenOptions {
 };
 Json RunOpen(const OpenOptions& options);
 
+// topo-bench sync-sim (bench/sync_sim_bench.cc).
+struct SyncSimOptions {
+  uint64_t events = 100'000;
+};
+Json RunSyncSim(const SyncSimOptions& options);
+
 struct OpenChildOptions {
   std::string db, object_hex;
 };

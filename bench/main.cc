@@ -6,6 +6,7 @@
 //   topo-bench profile --events N [--meta-cache] [--batch-blocked] [--coalesce-project]
 //   topo-bench reconcile --items N --diff D --algo negentropy|riblt [--frame-limit B]
 //                        [--trials T] [--json]
+//   topo-bench sync-sim --events N [--json]
 //   topo-bench all    [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
@@ -171,6 +172,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   reconcile_cmd->add_flag("--json", json, "one JSON object on stdout");
 
+  SyncSimOptions sync_sim;
+  auto* sync_sim_cmd = app.add_subcommand(
+      "sync-sim", "a fresh node catches up with one holding N vertices, through sessions");
+  sync_sim_cmd->add_option("--events", sync_sim.events, "vertices")->capture_default_str();
+  sync_sim_cmd->add_flag("--json", json, "one JSON object on stdout");
+
   auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
 
@@ -205,6 +212,8 @@ int main(int argc, char** argv) {
       Print("open", RunOpen(open), json);
     } else if (acl_cmd->parsed()) {
       Print("acl", RunAcl(acl), json);
+    } else if (sync_sim_cmd->parsed()) {
+      Print("sync-sim", RunSyncSim(sync_sim), json);
     } else if (reconcile_cmd->parsed()) {
       if (reconcile.algo == "riblt") {
         riblt.items = reconcile.items;
