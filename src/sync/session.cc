@@ -74,10 +74,20 @@ std::vector<Bytes> Session::TakeArrived() {
   return out;
 }
 
+bool Session::PullDone(const Pull& p) const {
+  if (p.phase == Pull::Phase::kDone) return true;
+  if (p.phase != Pull::Phase::kFetch || !options_.planner) return false;
+  // With a planner, ids this peer holds may come from another session: done when no want
+  // of this object is out and the planner wants nothing more this peer holds.
+  for (const auto& [_, w] : wants_)
+    if (w.object == p.object) return false;
+  return options_.planner->HeldBy(options_.peer, p.object) == 0;
+}
+
 bool Session::PullComplete() const {
   if (!hello_received_ || !waiting_.empty()) return false;
   for (const auto& [_, p] : pulls_)
-    if (p->phase != Pull::Phase::kDone) return false;
+    if (!PullDone(*p)) return false;
   return true;
 }
 
@@ -100,8 +110,14 @@ void Session::GiveUp(Pull& p, std::string why) {
   p.to_ask.clear();
   for (auto it = reconciling_.begin(); it != reconciling_.end();)
     it = it->second.object == p.object ? reconciling_.erase(it) : std::next(it);
-  for (auto it = wants_.begin(); it != wants_.end();)
-    it = it->second.object == p.object ? wants_.erase(it) : std::next(it);
+  for (auto it = wants_.begin(); it != wants_.end();) {
+    if (it->second.object != p.object) {
+      ++it;
+      continue;
+    }
+    if (options_.planner) options_.planner->Answered(it->second.token);
+    it = wants_.erase(it);
+  }
   ++stats_.objects_given_up;
   given_up_.emplace_back(p.object, std::move(why));
 }
@@ -140,11 +156,22 @@ void Session::StartNegentropy(Pull& p, uint64_t now) {
 }
 
 void Session::AddNeeds(Pull& p, const std::vector<ItemId>& ids) {
+  if (options_.planner) {
+    options_.planner->Offer(options_.peer, p.object, ids);
+    return;
+  }
   for (const auto& id : ids)
     if (p.needed.insert(id).second) p.to_ask.push_back(id);
 }
 
 void Session::FinishIfDone(Pull& p) {
+  if (options_.planner) {
+    if (PullDone(p) && p.phase != Pull::Phase::kDone) {
+      p.phase = Pull::Phase::kDone;
+      ++stats_.objects_done;
+    }
+    return;
+  }
   if (p.phase != Pull::Phase::kFetch || !p.to_ask.empty()) return;
   for (const auto& [_, w] : wants_)
     if (w.object == p.object) return;
@@ -153,6 +180,24 @@ void Session::FinishIfDone(Pull& p) {
 }
 
 void Session::SendWants(uint64_t now) {
+  if (options_.planner) {
+    while (wants_.size() < options_.window) {
+      auto r = options_.planner->Next(options_.peer, now);
+      if (!r) return;
+      Want w;
+      w.object = r->object;
+      w.order = r->ids;
+      w.ids.insert(r->ids.begin(), r->ids.end());
+      w.asked = w.ids;
+      w.deadline = now + options_.request_timeout_ms;
+      w.attempts = 1;
+      w.token = r->token;
+      uint64_t request = NextRequest();
+      Send(request, WantFrame{r->object, std::move(r->ids)});
+      wants_.emplace(request, std::move(w));
+    }
+    return;
+  }
   for (auto& [object, pp] : pulls_) {
     Pull& p = *pp;
     while (wants_.size() < options_.window && !p.to_ask.empty()) {
@@ -165,6 +210,7 @@ void Session::SendWants(uint64_t now) {
         w.ids.insert(p.to_ask.front());
         p.to_ask.pop_front();
       }
+      w.asked = w.ids;
       uint64_t request = NextRequest();
       Send(request, WantFrame{object, w.order});
       wants_.emplace(request, std::move(w));
@@ -207,6 +253,12 @@ void Session::Tick(uint64_t now) {
     auto node = wants_.extract(request);
     Want& w = node.mapped();
     ++stats_.retries;
+    if (options_.planner) {
+      // The planner gives the ids to another peer that holds them (or this one again).
+      options_.planner->Answered(w.token);
+      FinishIfDone(*pulls_.at(w.object));
+      continue;
+    }
     if (++w.attempts > options_.max_attempts) {
       GiveUp(*pulls_.at(w.object), "vertices did not come");
       continue;
@@ -220,6 +272,7 @@ void Session::Tick(uint64_t now) {
     Send(again, WantFrame{w.object, std::move(order)});
     wants_.emplace(again, std::move(w));
   }
+  if (options_.planner) SendWants(now);
 }
 
 // ---- receiving ----
@@ -323,9 +376,12 @@ Status Session::OnVertices(uint64_t request, VerticesFrame& f, uint64_t now) {
     auto v = codec::DecodeVertex(raw);
     if (!v.ok())
       return Violation(request, "a vertex that does not decode: " + v.status().message());
+    if (v->object() == w.object && !w.ids.count(v->id) && w.asked.count(v->id))
+      continue;  // a duplicated frame: it came already
     if (v->object() != w.object || !w.ids.erase(v->id))
       return Violation(request, "vertex " + HexEncodeShort(v->id) + " was not asked for");
     ++stats_.vertices_received;
+    if (options_.planner) options_.planner->Arrived(v->id);
     arrived_.push_back(std::move(raw));
   }
   if (!f.last) {
@@ -334,6 +390,7 @@ Status Session::OnVertices(uint64_t request, VerticesFrame& f, uint64_t now) {
   }
   // What the peer did not send it does not hold (any more): nothing to wait for.
   codec::ObjectId object = w.object;
+  if (options_.planner) options_.planner->Answered(w.token);
   wants_.erase(it);
   FinishIfDone(*pulls_.at(object));
   return Status::Ok();

@@ -27,6 +27,7 @@
 
 #include "sync/frame.h"
 #include "sync/negentropy.h"
+#include "sync/pull_planner.h"
 #include "sync/range_storage.h"
 #include "sync/riblt.h"
 #include "sync/riblt_session.h"
@@ -62,6 +63,12 @@ struct SessionOptions {
   size_t parallel_reconciles = 8;                     // objects reconciled at once
   uint64_t negentropy_frame_limit = size_t{1} << 20;  // keeps messages far below a frame's bound
   RibltSessionOptions riblt;
+  // Several sources: the node's planner, shared by its sessions (one `peer` number each),
+  // decides what this session asks for, so needed ids are split among the peers holding
+  // them and re-planned when one stalls or fails. Unset: the session asks its peer for
+  // everything it lacks. The node calls planner->PeerGone(peer) when the session ends.
+  PullPlanner* planner = nullptr;
+  PullPlanner::Peer peer = 0;
 };
 
 struct SessionStats {
@@ -92,6 +99,8 @@ class Session {
   // Frames to send, in order.
   std::vector<Bytes> TakeOutgoing();
   // Vertices that arrived for this side's wants (their ids checked; signatures not yet).
+  // Take them after every Receive, also one that failed: what arrived before a violation
+  // was asked for, and the planner counts it as arrived.
   std::vector<Bytes> TakeArrived();
 
   // The peer's hello came, every object it offered is reconciled and every vertex this side
@@ -105,10 +114,12 @@ class Session {
   struct Pull;
   struct Want {
     codec::ObjectId object;
-    std::set<codec::VertexId> ids;  // not yet arrived
+    std::set<codec::VertexId> ids;    // not yet arrived
+    std::set<codec::VertexId> asked;  // every id the want named (duplicates are dropped)
     std::vector<codec::VertexId> order;
     uint64_t deadline = 0;
     size_t attempts = 0;
+    uint64_t token = 0;  // the planner's, when there is one
   };
 
   uint64_t NextRequest() { return ++last_request_; }
@@ -122,6 +133,7 @@ class Session {
   void AddNeeds(Pull& p, const std::vector<ItemId>& ids);
   void SendWants(uint64_t now);
   void FinishIfDone(Pull& p);
+  bool PullDone(const Pull& p) const;
   Status OnHello(uint64_t seen, const HelloFrame& f, uint64_t now);
   Status OnReconcileAnswer(uint64_t request, const ReconciledFrame& f, uint64_t now);
   Status OnReconcileRequest(uint64_t request, const ReconcileFrame& f);

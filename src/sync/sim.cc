@@ -9,6 +9,7 @@
 #include <set>
 
 #include "object/replica.h"
+#include "sync/pull_planner.h"
 #include "sync/replica_source.h"
 #include "util/encoding.h"
 
@@ -39,6 +40,8 @@ struct Node {
   std::unique_ptr<SkewedClock> clock;
   std::unique_ptr<object::Replica> replica;
   std::unique_ptr<ReplicaSource> source;
+  // Splits what this node needs among its sessions (one peer number per other node).
+  std::unique_ptr<PullPlanner> planner;
 };
 
 struct Conn {
@@ -122,11 +125,17 @@ class Simulation {
     };
     TOPO_ASSIGN_OR_RETURN(n.replica, object::Replica::Open(n.path, n.key->Clone(), ro));
     TOPO_ASSIGN_OR_RETURN(n.source, ReplicaSource::Make(*n.replica));
+    PullPlanner::Options po;
+    po.chunk = 256;
+    po.per_peer = 4;
+    po.timeout_ms = 500;
+    n.planner = std::make_unique<PullPlanner>(po);
     n.up = true;
     return Status::Ok();
   }
 
   void Down(Node& n) {
+    n.planner.reset();
     n.source.reset();
     n.replica.reset();
     n.up = false;
@@ -196,6 +205,9 @@ class Simulation {
     c.inflight = 0;
     c.sa.reset();
     c.sb.reset();
+    // What each side had asked of the other goes to its other peers.
+    if (nodes_[c.a]->planner) nodes_[c.a]->planner->PeerGone(static_cast<uint64_t>(c.b));
+    if (nodes_[c.b]->planner) nodes_[c.b]->planner->PeerGone(static_cast<uint64_t>(c.a));
   }
 
   void ScheduleStart(int index, uint64_t delay) {
@@ -205,8 +217,10 @@ class Simulation {
     At(now_ + delay, Event::ForConn(Kind::kStart, index));
   }
 
-  SessionOptions SessionOpts() const {
+  SessionOptions SessionOpts(Node& self, int peer) const {
     SessionOptions so;
+    so.planner = self.planner.get();
+    so.peer = static_cast<uint64_t>(peer);
     so.request_timeout_ms = 500;
     so.max_attempts = 20;
     so.want_ids = 256;
@@ -221,8 +235,8 @@ class Simulation {
         if (c.active || !Reachable(c)) return Status::Ok();
         c.active = true;
         ++result_.sessions;
-        c.sa = std::make_unique<Session>(*nodes_[c.a]->source, SessionOpts());
-        c.sb = std::make_unique<Session>(*nodes_[c.b]->source, SessionOpts());
+        c.sa = std::make_unique<Session>(*nodes_[c.a]->source, SessionOpts(*nodes_[c.a], c.b));
+        c.sb = std::make_unique<Session>(*nodes_[c.b]->source, SessionOpts(*nodes_[c.b], c.a));
         c.sa->Start(now_);
         c.sb->Start(now_);
         Trace("session " + std::to_string(c.a) + "-" + std::to_string(c.b) + " starts");
@@ -235,6 +249,9 @@ class Simulation {
         Session& to = e.to_b ? *c.sb : *c.sa;
         Status s = to.Receive(e.frame, now_);
         if (!s.ok()) {
+          // What arrived before the violation was asked for: it is kept.
+          Ingest(*nodes_[c.a], *c.sa);
+          Ingest(*nodes_[c.b], *c.sb);
           ++result_.sessions_ended_by_violation;
           Trace("session " + std::to_string(c.a) + "-" + std::to_string(c.b) +
                 " ended: " + s.message());

@@ -10,8 +10,11 @@
 // garbage frames, vertices nobody asked for, forged vertices and endless hellos; honest
 // nodes end their sessions with it and carry on.
 //
-// What is not simulated yet: bandwidth limits and multi-source pulls (one session per pair);
-// group objects (the workload's objects are open ones).
+// Each node splits what it needs among its sessions with one PullPlanner (several sources
+// at once; what a stalled or vanished peer was asked is asked of another).
+//
+// What is not simulated yet: bandwidth limits; group objects (the workload's objects are
+// open ones).
 #pragma once
 
 #include <cstdint>

@@ -308,5 +308,76 @@ TEST(SyncSession, WhatWasNotAskedForIsAViolation) {
   ADD_FAILURE() << "b never asked for vertices";
 }
 
+// Several sources: a fresh node pulls one object from two peers that both hold it; a shared
+// planner splits the ids between the two sessions, and when one source stalls, what was
+// asked of it is asked of the other.
+TEST(SyncSession, PullsFromSeveralSourcesAndMovesOnWhenOneStalls) {
+  for (bool stall : {false, true}) {
+    SCOPED_TRACE(stall ? "b stalls" : "both answer");
+    Node a, b, c;
+    auto obj = a.Counter(3000);
+    {
+      std::vector<Bytes> raws;
+      ASSERT_TRUE(a.replica
+                      ->ForEachInOrder(obj,
+                                       [&](const graph::VertexMeta&, ByteView raw) {
+                                         raws.emplace_back(raw.begin(), raw.end());
+                                         return true;
+                                       })
+                      .ok());
+      ASSERT_TRUE(b.replica->Ingest(raws).ok());
+    }
+    a.Reset();
+    b.Reset();
+    c.Reset();
+    PullPlanner planner({256, 2, 300});
+    SessionOptions co;
+    co.planner = &planner;
+    co.request_timeout_ms = 300;
+    co.window = 2;
+    SessionOptions via_a = co, via_b = co;
+    via_a.peer = 1;
+    via_b.peer = 2;
+    Session ca(*c.source, via_a), cb(*c.source, via_b);
+    Session ac(*a.source), bc(*b.source);
+    uint64_t now = 0;
+    for (Session* s : {&ca, &cb, &ac, &bc}) s->Start(now);
+    // Frames move on a clock tick; b goes silent after its first answers when it stalls.
+    int b_frames = 0;
+    for (int step = 0; step < 2000 && !(ca.PullComplete() && cb.PullComplete()); ++step) {
+      now += 10;
+      auto move = [&](Session& from, Session& to, bool from_b) {
+        for (auto& f : from.TakeOutgoing()) {
+          if (from_b && stall && ++b_frames > 3) continue;
+          ASSERT_TRUE(to.Receive(f, now).ok());
+        }
+      };
+      move(ca, ac, false);
+      move(ac, ca, false);
+      move(cb, bc, false);
+      move(bc, cb, true);
+      for (Session* s : {&ca, &cb}) {
+        auto arrived = s->TakeArrived();
+        if (!arrived.empty()) {
+          ASSERT_TRUE(c.replica->Ingest(std::move(arrived)).ok());
+        }
+        s->Tick(now);
+      }
+    }
+    EXPECT_TRUE(ca.PullComplete() && cb.PullComplete());
+    EXPECT_EQ(c.Vertices(obj), 3001u);
+    EXPECT_EQ(c.Fingerprint(), a.Fingerprint());
+    const uint64_t from_a = ca.stats().vertices_received, from_b = cb.stats().vertices_received;
+    EXPECT_EQ(from_a + from_b, 3001u);  // nothing asked twice, nothing fetched twice
+    if (stall) {
+      EXPECT_EQ(from_b, 0u);
+      EXPECT_GT(cb.stats().retries, 0u);
+    } else {
+      EXPECT_GT(from_a, 500u);
+      EXPECT_GT(from_b, 500u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace topo::sync

@@ -42,6 +42,10 @@ TEST(Simulator, HonestNodesConvergeAndLoseNothingUnderEveryFault) {
         << r->problem << "\nrerun with: build/bin/topo-sim --seed " << seed << " --nodes "
         << o.nodes << (o.byzantine ? " --byzantine" : "") << " --loss 0.1 --duplicate 0.1"
         << " --writes 80 --trace";
+    // Honest nodes never break the protocol with each other.
+    if (!o.byzantine) {
+      EXPECT_EQ(r->sessions_ended_by_violation, 0u) << "seed " << seed;
+    }
     crashes += r->crashes;
     partitions += r->partitions;
     violations += r->sessions_ended_by_violation;
