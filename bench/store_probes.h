@@ -48,9 +48,8 @@ enum Call {
   kFlush,
   kCommit,
   kVerify,
-  kResolveSelect,
-  kResolveDeleteDeps,
-  kResolveDecrement,
+  kResolveTakeDeps,
+  kResolveStillWaits,
   kResolveTake,
   kCallCount
 };
@@ -79,9 +78,8 @@ inline constexpr const char* kCallNames[kCallCount] = {"graph.GetMeta",
                                                        "decorator flush",
                                                        "COMMIT",
                                                        "PrepareAll (verify)",
-                                                       "  resolve: SELECT waiting",
-                                                       "  resolve: DELETE deps",
-                                                       "  resolve: UPDATE..RETURNING",
+                                                       "  resolve: DELETE deps..RETURNING id",
+                                                       "  resolve: SELECT 1 (still waits?)",
                                                        "  resolve: DELETE..RETURNING raw"};
 
 // Calls and nanoseconds per Call. Not thread-safe: the sequential stage is one thread.
