@@ -1,5 +1,7 @@
 #include "object/crdt_state.h"
 
+#include <algorithm>
+
 #include "codec/reader.h"
 #include "util/encoding.h"
 
@@ -74,7 +76,24 @@ Status TagSet::Add(ByteView name, const VertexId& tag, bool& added) {
   return Status::Ok();
 }
 
-Status TagSet::Remove(ByteView name, const std::vector<VertexId>& tags) {
+Status TagSet::Remove(ByteView name, const std::vector<VertexId>& tags, bool& was_live,
+                      bool& still_live) {
+  // The writes below delete exactly the live entries prefix || tag for the named tags, so
+  // `name` stays live iff some entry under prefix is not one of those. The scan stops at
+  // the first such entry; before it, it passes only entries that are about to go.
+  const Bytes prefix = TagKey(kLiveTag, name, nullptr);
+  std::vector<VertexId> named = tags;  // ops name them ascending; sorting keeps this local
+  std::sort(named.begin(), named.end());
+  was_live = false;
+  still_live = false;
+  TOPO_RETURN_IF_ERROR(state_.Scan(object_, prefix, [&](ByteView key, ByteView) {
+    was_live = true;
+    const bool goes = key.size() == prefix.size() + VertexId::kSize &&
+                      std::binary_search(named.begin(), named.end(),
+                                         VertexId::FromView(key.subspan(prefix.size())));
+    if (!goes) still_live = true;
+    return goes;
+  }));
   for (const VertexId& tag : tags) {
     TOPO_RETURN_IF_ERROR(state_.Put(object_, TagKey(kDeadTag, name, &tag), {}));
     TOPO_RETURN_IF_ERROR(state_.Delete(object_, TagKey(kLiveTag, name, &tag)));

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "codec/crdt_op.h"
+#include "store/sqlite_state_store.h"
 #include "store/state_store.h"
 
 namespace topo::object {
@@ -391,6 +392,55 @@ TEST(Commutativity, AllPermutationsOfConcurrentOps) {
   }
 }
 
+// The SQLite store with its write-back cache (store/sqlite_state_store.h) gives every op the
+// same effects, and every state the same rendering and entries, as MemStateStore, with
+// transactions committing and rolling back at random points and ops applied outside them.
+TEST(CachedSqliteStore, SameEffectsAndStateAsMemStateStore) {
+  for (int kind = 0; kind < 10; ++kind) {
+    FieldType type = TypeFor(kind);
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      SCOPED_TRACE("kind " + std::to_string(kind) + " seed " + std::to_string(seed));
+      Workload w(type, seed * 977 + kind);
+      w.Run(/*n_authors=*/4, /*steps=*/80);
+      if (HasFatalFailure()) return;
+      auto db = Must(store::Database::Open(":memory:"));
+      // Odd seeds: budgets small enough to write through early and forget scans.
+      store::StateCacheOptions options;
+      if (seed % 2) options = {2000, 1000, 1500};
+      store::SqliteStateStore sql(*db, options);
+      store::MemStateStore mem, mem_committed;
+      std::mt19937_64 rng(seed);
+      bool in_txn = false;
+      for (size_t i : w.RandomCausalOrder(rng)) {
+        if (!in_txn && rng() % 4 != 0) {
+          ASSERT_TRUE(db->Begin().ok());
+          in_txn = true;
+        }
+        const SimOp& op = w.ops()[i];
+        auto got = ApplyOp(sql, TestObject(), kPrefix, type, op.op, op.ctx);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        ASSERT_EQ(*got, MustApply(mem, type, op.op, op.ctx)) << "op " << i;
+        ASSERT_EQ(RenderStr(sql, type), RenderStr(mem, type)) << "op " << i;
+        if (!in_txn) {
+          mem_committed = mem;
+        } else if (rng() % 6 == 0) {
+          ASSERT_TRUE(db->Commit().ok());
+          mem_committed = mem;
+          in_txn = false;
+        } else if (rng() % 15 == 0) {
+          ASSERT_TRUE(db->Rollback().ok());
+          mem = mem_committed;
+          in_txn = false;
+        }
+      }
+      if (in_txn) {
+        ASSERT_TRUE(db->Commit().ok());
+      }
+      ASSERT_EQ(DumpState(sql), DumpState(mem));
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Scenarios.
 
@@ -508,6 +558,42 @@ TEST(OrSet, RemoveNamingAConcurrentAddConvergesInBothOrders) {
   ExpectBothOrdersEqual(t, s, {codec::SetRemove{ToBytes("y"), {IdOf(8)}}}, Ctx(IdOf(7), 1, 1),
                         {codec::SetAdd{ToBytes("x")}}, Ctx(IdOf(8), 1, 1), &render);
   EXPECT_EQ(render, R"(["x"])");
+}
+
+// A remove reports a change only when it takes the last live tag away: not when other tags
+// stay live, nor when nothing was live.
+TEST(OrSet, RemoveReportsOnlyWhenTheElementDisappears) {
+  FieldType t = FieldType::OrSet();
+  store::MemStateStore s;
+  MustApply(s, t, {codec::SetAdd{ToBytes("x")}}, Ctx(IdOf(1), 1, 1));
+  MustApply(s, t, {codec::SetAdd{ToBytes("x")}}, Ctx(IdOf(2), 1, 2));
+  MustApply(s, t, {codec::SetAdd{ToBytes("x")}}, Ctx(IdOf(3), 1, 3));
+  // Tags 1 and 3 go (and unseen 9 is tombstoned); tag 2 keeps x in the set.
+  EXPECT_TRUE(MustApply(s, t, {codec::SetRemove{ToBytes("x"), {IdOf(1), IdOf(3), IdOf(9)}}},
+                        Ctx(IdOf(4), 1, 4))
+                  .empty());
+  EXPECT_EQ(RenderStr(s, t), R"(["x"])");
+  EXPECT_EQ(MustApply(s, t, {codec::SetRemove{ToBytes("x"), {IdOf(2)}}}, Ctx(IdOf(5), 1, 5)),
+            (std::vector<Effect>{{"", false}}));
+  EXPECT_EQ(RenderStr(s, t), "[]");
+  EXPECT_TRUE(
+      MustApply(s, t, {codec::SetRemove{ToBytes("x"), {IdOf(2)}}}, Ctx(IdOf(6), 1, 6)).empty());
+  // The tombstoned tag 9 arriving adds nothing.
+  EXPECT_TRUE(MustApply(s, t, {codec::SetAdd{ToBytes("x")}}, Ctx(IdOf(9), 1, 7)).empty());
+  EXPECT_EQ(RenderStr(s, t), "[]");
+}
+
+TEST(Map, RemoveReportsOnlyWhenTheKeyDisappears) {
+  FieldType t = FieldType::Map(FieldType::Counter());
+  store::MemStateStore s;
+  MustApply(s, t, codec::MakeMapUpdate("k", {codec::CounterAdd{1}}), Ctx(IdOf(1), 1, 1));
+  MustApply(s, t, codec::MakeMapUpdate("k", {codec::CounterAdd{1}}), Ctx(IdOf(2), 1, 2));
+  EXPECT_TRUE(MustApply(s, t, {codec::MapRemove{"k", {IdOf(2)}}}, Ctx(IdOf(3), 1, 3)).empty());
+  EXPECT_EQ(RenderStr(s, t), R"({"k":2})");
+  EXPECT_EQ(MustApply(s, t, {codec::MapRemove{"k", {IdOf(1), IdOf(2)}}}, Ctx(IdOf(4), 1, 4)),
+            (std::vector<Effect>{{"/k", true}}));
+  EXPECT_EQ(RenderStr(s, t), "{}");
+  EXPECT_TRUE(MustApply(s, t, {codec::MapRemove{"k", {IdOf(1)}}}, Ctx(IdOf(5), 1, 5)).empty());
 }
 
 TEST(Map, UpdateRemoveAndReAddKeepsInnerState) {
