@@ -235,6 +235,11 @@ class TimedStateStore final : public store::StateStore {
     Timed t(p_, kStateScan);
     return inner_.Scan(o, prefix, fn);
   }
+  Status ScanFrom(const codec::ObjectId& o, ByteView prefix, ByteView from,
+                  const std::function<bool(ByteView, ByteView)>& fn) override {
+    Timed t(p_, kStateScan);
+    return inner_.ScanFrom(o, prefix, from, fn);
+  }
 
  private:
   store::StateStore& inner_;

@@ -118,21 +118,41 @@ Result<std::vector<VertexId>> TagSet::LiveTags(ByteView name, size_t max) {
 }
 
 Result<std::vector<Bytes>> TagSet::LiveNames() {
-  Bytes prefix = SubKey(prefix_, kLiveTag);
+  // A name updated n times has n live tags (until a remove names them), so reading every
+  // entry costs O(updates). After a few tags of the same name the scan stops and starts
+  // again past all of that name's entries: O(names) seeks, and a name with few tags is
+  // still read in one pass.
+  constexpr size_t kTagsBeforeSeek = 8;
+  const Bytes prefix = SubKey(prefix_, kLiveTag);
   std::vector<Bytes> names;
   Status bad;
   Bytes name;
-  TOPO_RETURN_IF_ERROR(state_.Scan(object_, prefix, [&](ByteView key, ByteView) {
-    size_t pos = prefix.size();
-    if (!ReadEscaped(key, pos, name) || key.size() - pos != VertexId::kSize) {
-      bad = BadState("malformed tag key");
-      return false;
-    }
-    if (names.empty() || names.back() != name) names.push_back(name);
-    return true;
-  }));
-  TOPO_RETURN_IF_ERROR(bad);
-  return names;
+  Bytes from = prefix;
+  for (;;) {
+    size_t same = 0;
+    bool skip = false;
+    TOPO_RETURN_IF_ERROR(state_.ScanFrom(object_, prefix, from, [&](ByteView key, ByteView) {
+      size_t pos = prefix.size();
+      if (!ReadEscaped(key, pos, name) || key.size() - pos != VertexId::kSize) {
+        bad = BadState("malformed tag key");
+        return false;
+      }
+      if (names.empty() || names.back() != name) {
+        names.push_back(name);
+        same = 0;
+      }
+      skip = ++same > kTagsBeforeSeek;
+      return !skip;
+    }));
+    TOPO_RETURN_IF_ERROR(bad);
+    if (!skip) return names;
+    // Past every key prefix || esc(name) || tag: esc(name) ends in 0x00 0x01, so the
+    // successor always exists.
+    from = prefix;
+    AppendEscaped(from, names.back());
+    from.pop_back();
+    from.push_back(0x02);
+  }
 }
 
 }  // namespace topo::object::internal

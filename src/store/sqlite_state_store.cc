@@ -376,16 +376,21 @@ Status SqliteStateStore::Delete(const ObjectId& object, ByteView key) {
 
 Status SqliteStateStore::Scan(const ObjectId& object, ByteView prefix,
                               const std::function<bool(ByteView, ByteView)>& fn) {
-  TOPO_RETURN_IF_ERROR(CheckTxnState());
-  if (!db_.in_transaction()) return ScanSqlite(object, prefix, fn);
-  return ScanMerged(object, prefix, fn);
+  return ScanFrom(object, prefix, prefix, fn);
 }
 
-Status SqliteStateStore::ScanSqlite(const ObjectId& object, ByteView prefix,
+Status SqliteStateStore::ScanFrom(const ObjectId& object, ByteView prefix, ByteView from,
+                                  const std::function<bool(ByteView, ByteView)>& fn) {
+  TOPO_RETURN_IF_ERROR(CheckTxnState());
+  if (!db_.in_transaction()) return ScanSqlite(object, prefix, from, fn);
+  return ScanMerged(object, prefix, from, fn);
+}
+
+Status SqliteStateStore::ScanSqlite(const ObjectId& object, ByteView prefix, ByteView from,
                                     const std::function<bool(ByteView, ByteView)>& fn) {
   std::optional<Bytes> end = PrefixSuccessor(prefix);
   Statement& st = db_.Prepare(end ? kScanBounded : kScanFrom);
-  st.Bind(1, object).Bind(2, prefix);
+  st.Bind(1, object).Bind(2, from);
   if (end) st.Bind(3, ByteView(*end));
   Status status;
   for (;;) {
@@ -405,16 +410,18 @@ Status SqliteStateStore::ScanSqlite(const ObjectId& object, ByteView prefix,
 // Three sources, merged in key order: the rows remembered from earlier scans of this prefix
 // in this transaction, then SQLite's rows past them (remembered as they are read), and the
 // overlay, whose entries replace SQLite rows of the same key (a deletion hides the row).
-Status SqliteStateStore::ScanMerged(const ObjectId& object, ByteView prefix,
+Status SqliteStateStore::ScanMerged(const ObjectId& object, ByteView prefix, ByteView from,
                                     const std::function<bool(ByteView, ByteView)>& fn) {
   // fn may call Scan again (a nested scan): that one neither uses nor remembers rows, since
   // the outer one holds references into them, and runs its own statement.
   const bool nested = busy_ != 0;
+  // A scan from past the prefix's first key would leave a gap in what it remembers.
+  const bool from_start = from.size() == prefix.size();
   BusyScope busy(*this);
   std::string at(AsChars(object.view()));
   at.append(AsChars(prefix));
   ScanRows* known = nullptr;
-  if (!nested) {
+  if (!nested && from_start) {
     if (auto it = scans_.find(at); it != scans_.end()) {
       known = &it->second;
     } else if (scan_bytes_ + at.size() + kEntryOverhead <= options_.scan_bytes) {
@@ -456,7 +463,7 @@ Status SqliteStateStore::ScanMerged(const ObjectId& object, ByteView prefix,
         st = &db_.Prepare(sql);
       }
       if (resume) after = known->rows.back().first;
-      st->Bind(1, object).Bind(2, resume ? ByteView(after) : prefix);
+      st->Bind(1, object).Bind(2, resume ? ByteView(after) : from);
       if (end) st->Bind(3, ByteView(*end));
     }
     TOPO_ASSIGN_OR_RETURN(bool got, st->Step());
@@ -483,7 +490,9 @@ Status SqliteStateStore::ScanMerged(const ObjectId& object, ByteView prefix,
     return Status::Ok();
   };
 
-  auto ov = dirty_.lower_bound(std::string_view(at));
+  std::string start(AsChars(object.view()));
+  start.append(AsChars(from));
+  auto ov = dirty_.lower_bound(std::string_view(start));
   Status status = advance();
   while (status.ok()) {
     const bool have_ov = ov != dirty_.end() && StartsWith(ov->first, at);

@@ -89,6 +89,9 @@ class SqliteStateStore final : public StateStore, private TxnParticipant {
   // write other objects' state).
   Status Scan(const ObjectId& object, ByteView prefix,
               const std::function<bool(ByteView key, ByteView value)>& fn) override;
+  // Scans that start past the prefix neither use nor remember the rows of earlier scans.
+  Status ScanFrom(const ObjectId& object, ByteView prefix, ByteView from,
+                  const std::function<bool(ByteView key, ByteView value)>& fn) override;
 
   // Writes the overlay to SQLite now (inside the current transaction). Commit does this.
   Status Flush();
@@ -160,9 +163,10 @@ class SqliteStateStore final : public StateStore, private TxnParticipant {
   void ReleaseOverlay();
   // Sets scratch_ to object || key and returns it.
   std::string_view LookupKey(const ObjectId& object, ByteView key);
-  Status ScanSqlite(const ObjectId& object, ByteView prefix,
+  // Both REQUIRE: `from` starts with `prefix`.
+  Status ScanSqlite(const ObjectId& object, ByteView prefix, ByteView from,
                     const std::function<bool(ByteView, ByteView)>& fn);
-  Status ScanMerged(const ObjectId& object, ByteView prefix,
+  Status ScanMerged(const ObjectId& object, ByteView prefix, ByteView from,
                     const std::function<bool(ByteView, ByteView)>& fn);
   // Drops every cache now, or when the current iteration over them ends.
   void Forget();
