@@ -157,8 +157,8 @@ class SplitResolve final : public ForwardingGraphStore {
   Result<std::vector<Bytes>> ResolveDependency(const VertexId& arrived) override {
     std::vector<VertexId> waiting;
     {
-      Timed t(p_, kResolveTakeDeps);
-      store::Statement& st = db_.Prepare("DELETE FROM blocked_deps WHERE dep = ?1 RETURNING id");
+      Timed t(p_, kResolveSelect);
+      store::Statement& st = db_.Prepare("SELECT id FROM blocked_deps WHERE dep = ?1 ORDER BY id");
       st.Bind(1, arrived);
       for (;;) {
         TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -167,8 +167,13 @@ class SplitResolve final : public ForwardingGraphStore {
       }
       st.Reset();
     }
-    std::sort(waiting.begin(), waiting.end());
     std::vector<Bytes> ready;
+    if (waiting.empty()) return ready;
+    {
+      Timed t(p_, kResolveDeleteDeps);
+      TOPO_RETURN_IF_ERROR(
+          db_.Prepare("DELETE FROM blocked_deps WHERE dep = ?1").Bind(1, arrived).Run());
+    }
     for (const VertexId& id : waiting) {
       {
         Timed t(p_, kResolveStillWaits);

@@ -122,7 +122,7 @@ Json ProfiledPipeline::Report(uint64_t events) const {
   row("ingestor (own: cascade decode, bookkeeping)", prof.calls[kIngest], ingestor_own);
   row(kCallNames[kFlush], prof.calls[kFlush], prof.ns[kFlush]);
   row(kCallNames[kCommit], prof.calls[kCommit], prof.ns[kCommit]);
-  for (int c = kResolveTakeDeps; c <= kResolveTake; ++c)
+  for (int c = kResolveSelect; c <= kResolveTake; ++c)
     row(kCallNames[c], prof.calls[c], prof.ns[c]);
 
   Json r;

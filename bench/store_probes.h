@@ -48,7 +48,8 @@ enum Call {
   kFlush,
   kCommit,
   kVerify,
-  kResolveTakeDeps,
+  kResolveSelect,
+  kResolveDeleteDeps,
   kResolveStillWaits,
   kResolveTake,
   kCallCount
@@ -78,7 +79,8 @@ inline constexpr const char* kCallNames[kCallCount] = {"graph.GetMeta",
                                                        "decorator flush",
                                                        "COMMIT",
                                                        "PrepareAll (verify)",
-                                                       "  resolve: DELETE deps..RETURNING id",
+                                                       "  resolve: SELECT waiting",
+                                                       "  resolve: DELETE deps",
                                                        "  resolve: SELECT 1 (still waits?)",
                                                        "  resolve: DELETE..RETURNING raw"};
 

@@ -47,7 +47,7 @@ constexpr std::string_view kIsBlocked = "SELECT 1 FROM blocked WHERE id = ?1";
 constexpr std::string_view kPutBlocked = "INSERT INTO blocked (id, raw) VALUES (?1, ?2)";
 constexpr std::string_view kPutBlockedDep = "INSERT INTO blocked_deps (dep, id) VALUES (?1, ?2)";
 constexpr std::string_view kWaitingOn = "SELECT id FROM blocked_deps WHERE dep = ?1 ORDER BY id";
-constexpr std::string_view kTakeWaitingOn = "DELETE FROM blocked_deps WHERE dep = ?1 RETURNING id";
+constexpr std::string_view kDeleteDep = "DELETE FROM blocked_deps WHERE dep = ?1";
 // Through blocked_deps_by_id: a vertex waits as long as one of its rows is left.
 constexpr std::string_view kStillWaits = "SELECT 1 FROM blocked_deps WHERE id = ?1 LIMIT 1";
 constexpr std::string_view kDeleteDepsOf = "DELETE FROM blocked_deps WHERE id = ?1";
@@ -290,20 +290,12 @@ Result<std::vector<VertexId>> SqliteGraphStore::IdsWaitingOn(const VertexId& dep
 }
 
 Result<std::vector<Bytes>> SqliteGraphStore::ResolveDependency(const VertexId& arrived) {
-  // Crosses `arrived` off every waiter's list in one statement; RETURNING gives no order.
-  std::vector<VertexId> waiting;
-  {
-    Statement& st = db_.Prepare(kTakeWaitingOn);
-    ResetOnExit reset(st);
-    st.Bind(1, arrived);
-    for (;;) {
-      TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      TOPO_ASSIGN_OR_RETURN(waiting.emplace_back(), st.Fixed<32>(0));
-    }
-  }
-  std::sort(waiting.begin(), waiting.end());
+  // Most calls find nobody waiting (the ingestor keeps most blocked vertices in memory): a
+  // read answers those, where a DELETE ... RETURNING would cost a write statement each.
+  TOPO_ASSIGN_OR_RETURN(std::vector<VertexId> waiting, IdsWaitingOn(arrived));
   std::vector<Bytes> ready;
+  if (waiting.empty()) return ready;
+  TOPO_RETURN_IF_ERROR(db_.Prepare(kDeleteDep).Bind(1, arrived).Run());
   for (const VertexId& id : waiting) {
     {
       Statement& st = db_.Prepare(kStillWaits);
