@@ -148,7 +148,8 @@ class BatchBlocked final : public ForwardingGraphStore {
 };
 
 // Profiling aid (not an experiment): SqliteGraphStore::ResolveDependency re-run with the
-// very same statements (copied from store/sqlite_graph_store.cc), each one timed.
+// very same statements (copied from store/sqlite_graph_store.cc, schema version 3), each
+// one timed.
 class SplitResolve final : public ForwardingGraphStore {
  public:
   SplitResolve(graph::GraphStore& inner, store::Database& db, Profile& p)
@@ -174,17 +175,13 @@ class SplitResolve final : public ForwardingGraphStore {
           db_.Prepare("DELETE FROM blocked_deps WHERE dep = ?1").Bind(1, arrived).Run());
     }
     for (const VertexId& id : waiting) {
-      int64_t missing;
       {
-        Timed t(p_, kResolveDecrement);
-        store::Statement& st =
-            db_.Prepare("UPDATE blocked SET missing = missing - 1 WHERE id = ?1 RETURNING missing");
-        TOPO_ASSIGN_OR_RETURN(bool row, st.Bind(1, id).Step());
-        missing = row ? st.Int64(0) : 1;
-        st.Reset();
-        if (!row) continue;
+        Timed t(p_, kResolveStillWaits);
+        store::Statement& still = db_.Prepare("SELECT 1 FROM blocked_deps WHERE id = ?1 LIMIT 1");
+        TOPO_ASSIGN_OR_RETURN(bool waits, still.Bind(1, id).Step());
+        still.Reset();
+        if (waits) continue;
       }
-      if (missing > 0) continue;
       Timed t(p_, kResolveTake);
       store::Statement& take = db_.Prepare("DELETE FROM blocked WHERE id = ?1 RETURNING raw");
       TOPO_ASSIGN_OR_RETURN(bool row, take.Bind(1, id).Step());
@@ -199,11 +196,9 @@ class SplitResolve final : public ForwardingGraphStore {
   Profile& p_;
 };
 
-// Experiment: ResolveDependency without the per-waiter "UPDATE blocked SET missing =
-// missing - 1 ... RETURNING", which rewrites the whole blocked row (its raw encoding
-// included): whether a waiter still waits is asked of the existing index blocked_deps_by_id
-// instead. Same schema, same results; blocked.missing is left stale (nothing else reads it
-// in this run).
+// Experiment (landed in schema version 3, where the store does this itself; kept so that old
+// figures can be re-run): whether a waiter still waits is asked of blocked_deps_by_id instead
+// of decrementing a counter in the blocked row.
 class ResolveByIndex final : public ForwardingGraphStore {
  public:
   ResolveByIndex(graph::GraphStore& inner, store::Database& db)

@@ -59,8 +59,9 @@ void AddExperimentOptions(CLI::App* cmd, topo::bench::Experiments& e) {
                 "experiment: blocked vertices in memory until the batch commits");
   cmd->add_flag("--coalesce-project", e.coalesce_project,
                 "experiment: one projection write per (object, path) per batch");
-  cmd->add_flag("--resolve-by-index", e.resolve_by_index,
-                "experiment: ResolveDependency without rewriting blocked.missing");
+  cmd->add_flag(
+      "--resolve-by-index", e.resolve_by_index,
+      "experiment: ResolveDependency asking blocked_deps_by_id (what schema v3 does already)");
   cmd->add_flag("--incremental-project", e.incremental_project,
                 "experiment: project only the paths an op changed");
   cmd->add_flag("--split-resolve", e.split_resolve,

@@ -50,7 +50,7 @@ enum Call {
   kVerify,
   kResolveSelect,
   kResolveDeleteDeps,
-  kResolveDecrement,
+  kResolveStillWaits,
   kResolveTake,
   kCallCount
 };
@@ -81,7 +81,7 @@ inline constexpr const char* kCallNames[kCallCount] = {"graph.GetMeta",
                                                        "PrepareAll (verify)",
                                                        "  resolve: SELECT waiting",
                                                        "  resolve: DELETE deps",
-                                                       "  resolve: UPDATE..RETURNING",
+                                                       "  resolve: SELECT 1 (still waits?)",
                                                        "  resolve: DELETE..RETURNING raw"};
 
 // Calls and nanoseconds per Call. Not thread-safe: the sequential stage is one thread.
@@ -236,6 +236,11 @@ class TimedStateStore final : public store::StateStore {
               const std::function<bool(ByteView, ByteView)>& fn) override {
     Timed t(p_, kStateScan);
     return inner_.Scan(o, prefix, fn);
+  }
+  Status ScanFrom(const codec::ObjectId& o, ByteView prefix, ByteView from,
+                  const std::function<bool(ByteView, ByteView)>& fn) override {
+    Timed t(p_, kStateScan);
+    return inner_.ScanFrom(o, prefix, from, fn);
   }
 
  private:

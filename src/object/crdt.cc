@@ -137,11 +137,9 @@ Status ApplySet(store::StateStore& state, const codec::ObjectId& object, ByteVie
     return Status::Ok();
   }
   const auto& remove = std::get<codec::SetRemove>(op.op);
-  TOPO_ASSIGN_OR_RETURN(bool before, tags.IsLive(remove.element));
-  TOPO_RETURN_IF_ERROR(tags.Remove(remove.element, remove.observed));
-  if (!before) return Status::Ok();
-  TOPO_ASSIGN_OR_RETURN(bool after, tags.IsLive(remove.element));
-  if (!after) effects.push_back({"", false});
+  bool before, after;
+  TOPO_RETURN_IF_ERROR(tags.Remove(remove.element, remove.observed, before, after));
+  if (before && !after) effects.push_back({"", false});
   return Status::Ok();
 }
 
@@ -175,12 +173,9 @@ Status ApplyMap(store::StateStore& state, const codec::ObjectId& object, ByteVie
     return Status::Ok();
   }
   const auto& remove = std::get<codec::MapRemove>(op.op);
-  ByteView key = AsBytes(remove.key);
-  TOPO_ASSIGN_OR_RETURN(bool before, tags.IsLive(key));
-  TOPO_RETURN_IF_ERROR(tags.Remove(key, remove.observed));
-  if (!before) return Status::Ok();
-  TOPO_ASSIGN_OR_RETURN(bool after, tags.IsLive(key));
-  if (!after) effects.push_back({KeyPath(remove.key), true});
+  bool before, after;
+  TOPO_RETURN_IF_ERROR(tags.Remove(AsBytes(remove.key), remove.observed, before, after));
+  if (before && !after) effects.push_back({KeyPath(remove.key), true});
   return Status::Ok();
 }
 

@@ -1,5 +1,7 @@
 #include "object/crdt_state.h"
 
+#include <algorithm>
+
 #include "codec/reader.h"
 #include "util/encoding.h"
 
@@ -74,7 +76,24 @@ Status TagSet::Add(ByteView name, const VertexId& tag, bool& added) {
   return Status::Ok();
 }
 
-Status TagSet::Remove(ByteView name, const std::vector<VertexId>& tags) {
+Status TagSet::Remove(ByteView name, const std::vector<VertexId>& tags, bool& was_live,
+                      bool& still_live) {
+  // The writes below delete exactly the live entries prefix || tag for the named tags, so
+  // `name` stays live iff some entry under prefix is not one of those. The scan stops at
+  // the first such entry; before it, it passes only entries that are about to go.
+  const Bytes prefix = TagKey(kLiveTag, name, nullptr);
+  std::vector<VertexId> named = tags;  // ops name them ascending; sorting keeps this local
+  std::sort(named.begin(), named.end());
+  was_live = false;
+  still_live = false;
+  TOPO_RETURN_IF_ERROR(state_.Scan(object_, prefix, [&](ByteView key, ByteView) {
+    was_live = true;
+    const bool goes = key.size() == prefix.size() + VertexId::kSize &&
+                      std::binary_search(named.begin(), named.end(),
+                                         VertexId::FromView(key.subspan(prefix.size())));
+    if (!goes) still_live = true;
+    return goes;
+  }));
   for (const VertexId& tag : tags) {
     TOPO_RETURN_IF_ERROR(state_.Put(object_, TagKey(kDeadTag, name, &tag), {}));
     TOPO_RETURN_IF_ERROR(state_.Delete(object_, TagKey(kLiveTag, name, &tag)));
@@ -99,21 +118,41 @@ Result<std::vector<VertexId>> TagSet::LiveTags(ByteView name, size_t max) {
 }
 
 Result<std::vector<Bytes>> TagSet::LiveNames() {
-  Bytes prefix = SubKey(prefix_, kLiveTag);
+  // A name updated n times has n live tags (until a remove names them), so reading every
+  // entry costs O(updates). After a few tags of the same name the scan stops and starts
+  // again past all of that name's entries: O(names) seeks, and a name with few tags is
+  // still read in one pass.
+  constexpr size_t kTagsBeforeSeek = 8;
+  const Bytes prefix = SubKey(prefix_, kLiveTag);
   std::vector<Bytes> names;
   Status bad;
   Bytes name;
-  TOPO_RETURN_IF_ERROR(state_.Scan(object_, prefix, [&](ByteView key, ByteView) {
-    size_t pos = prefix.size();
-    if (!ReadEscaped(key, pos, name) || key.size() - pos != VertexId::kSize) {
-      bad = BadState("malformed tag key");
-      return false;
-    }
-    if (names.empty() || names.back() != name) names.push_back(name);
-    return true;
-  }));
-  TOPO_RETURN_IF_ERROR(bad);
-  return names;
+  Bytes from = prefix;
+  for (;;) {
+    size_t same = 0;
+    bool skip = false;
+    TOPO_RETURN_IF_ERROR(state_.ScanFrom(object_, prefix, from, [&](ByteView key, ByteView) {
+      size_t pos = prefix.size();
+      if (!ReadEscaped(key, pos, name) || key.size() - pos != VertexId::kSize) {
+        bad = BadState("malformed tag key");
+        return false;
+      }
+      if (names.empty() || names.back() != name) {
+        names.push_back(name);
+        same = 0;
+      }
+      skip = ++same > kTagsBeforeSeek;
+      return !skip;
+    }));
+    TOPO_RETURN_IF_ERROR(bad);
+    if (!skip) return names;
+    // Past every key prefix || esc(name) || tag: esc(name) ends in 0x00 0x01, so the
+    // successor always exists.
+    from = prefix;
+    AppendEscaped(from, names.back());
+    from.pop_back();
+    from.push_back(0x02);
+  }
 }
 
 }  // namespace topo::object::internal

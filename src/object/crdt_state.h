@@ -51,8 +51,10 @@ class TagSet {
   Result<bool> IsLive(ByteView name);
   // Adds a live tag unless that tag was tombstoned already; `added` says which.
   Status Add(ByteView name, const VertexId& tag, bool& added);
-  // Tombstones the tags, whether or not their adds have arrived.
-  Status Remove(ByteView name, const std::vector<VertexId>& tags);
+  // Tombstones the tags, whether or not their adds have arrived. Also says whether `name`
+  // had a live tag before (was_live) and has one after (still_live): IsLive before and
+  // after, answered by one scan.
+  Status Remove(ByteView name, const std::vector<VertexId>& tags, bool& was_live, bool& still_live);
   // Live tags of `name`, ascending, at most `max`.
   Result<std::vector<VertexId>> LiveTags(ByteView name, size_t max);
   // Every name with a live tag, in ascending byte order.

@@ -256,9 +256,13 @@ Status Database::Configure(const OpenOptions& options) {
     rc = QueryInt(db_, "PRAGMA journal_mode = WAL", nullptr);
     if (rc != SQLITE_OK) return OpenError(path_, options, db_, rc);
   }
-  const std::string pragmas =
+  std::string pragmas =
       "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -" +
-      std::to_string(options.cache_size_kib > 0 ? options.cache_size_kib : 8192);
+      std::to_string(options.cache_size_kib > 0 ? options.cache_size_kib
+                                                : OpenOptions().cache_size_kib) +
+      "; PRAGMA journal_size_limit = " + std::to_string(options.journal_size_limit_bytes);
+  if (options.wal_autocheckpoint_pages > 0)
+    pragmas += "; PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages);
   rc = sqlite3_exec(db_, pragmas.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return OpenError(path_, options, db_, rc);
 

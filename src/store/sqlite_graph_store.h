@@ -1,16 +1,30 @@
-// SqliteGraphStore: graph::GraphStore over the vertices, heads, rejected, blocked and
+// SqliteGraphStore: graph::GraphStore over the objects, vertices, heads, rejected, blocked and
 // blocked_deps tables of a Database (store/schema.h).
 //
 // It never begins or commits a transaction: every call runs in the caller's, and a failed
 // call leaves it to the caller to roll back. Every query is a cached prepared statement, so
 // the hot calls (GetMeta, PutApplied) neither prepare nor allocate beyond their result.
 //
-// REQUIRES: the Database is at schema version kSchemaVersion and outlives this object.
+// Two caches in memory, both forgotten whenever the Database rolls a transaction back (they
+// compare Database::rollback_epoch(), so what a rolled-back transaction wrote is never
+// returned, and an object key it allocated is never reused for another object):
+//   - object id -> objects.key, filled on use (a handful of entries per object touched);
+//   - the VertexMeta of recently applied or looked-up vertices (a fixed-size table,
+//     meta_cache_entries slots, each new entry replacing the one in its slot). Parents are
+//     nearly always recent vertices, so most GetMeta calls for ids that are stored never
+//     reach SQLite. Applied vertices never change, so an entry is valid until a rollback.
+//
+// REQUIRES: the Database is at schema version kSchemaVersion and outlives this object; no
+// other writer deletes vertices (nothing does: applied vertices are permanent).
 // Not thread-safe (neither is the Database).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string_view>
+#include <unordered_map>
 
 #include "graph/graph_store.h"
 #include "store/database.h"
@@ -25,10 +39,17 @@ using graph::VertexMeta;
 
 class SqliteGraphStore final : public graph::GraphStore {
  public:
+  // 16,384 slots of 120 bytes: 1.9 MiB once the first vertex is cached. In the ingest and
+  // merge benchmarks it answered all but a few dozen of the GetMeta calls for stored
+  // vertices (parents are recent); a larger table answered no more.
+  static constexpr size_t kDefaultMetaCacheEntries = size_t{1} << 14;
+
   // `clock` stamps vertices.applied_at and rejected.rejected_at (local bookkeeping only; no
-  // protocol decision reads them).
-  explicit SqliteGraphStore(Database& db, const Clock& clock = SystemClock::Instance())
-      : db_(db), clock_(clock) {}
+  // protocol decision reads them). `meta_cache_entries` is rounded up to a power of two; 0
+  // turns the VertexMeta cache off.
+  explicit SqliteGraphStore(Database& db, const Clock& clock = SystemClock::Instance(),
+                            size_t meta_cache_entries = kDefaultMetaCacheEntries);
+  ~SqliteGraphStore() override;
 
   // ---- graph::GraphStore ----
   Result<std::optional<VertexMeta>> GetMeta(const VertexId& id) override;
@@ -71,11 +92,39 @@ class SqliteGraphStore final : public graph::GraphStore {
   Result<uint64_t> RejectedCount();
 
  private:
+  // One slot of the VertexMeta cache (a VertexMeta, packed into 120 bytes). `generation` 0
+  // is never current: an empty slot.
+  struct MetaSlot {
+    VertexId id;
+    ObjectId object;
+    crypto::PublicKey author;
+    uint64_t depth = 0;
+    uint64_t created_at = 0;
+    uint32_t type = 0;
+    uint32_t generation = 0;
+  };
+
   Result<uint64_t> Count(std::string_view sql);
   Result<std::vector<VertexId>> IdsWaitingOn(const VertexId& dep);
 
+  // Drops both caches if a transaction was rolled back since they were filled.
+  void ForgetIfRolledBack();
+  // The objects.key of `object`: nullopt when it has none (FindObjectKey), a new key
+  // otherwise (ObjectKey).
+  Result<std::optional<int64_t>> FindObjectKey(const ObjectId& object);
+  Result<int64_t> ObjectKey(const ObjectId& object);
+  void RememberObjectKey(const ObjectId& object, int64_t key);
+  // The cached meta of `id`, or nullopt (not cached: it may still be stored).
+  std::optional<VertexMeta> CachedMeta(const VertexId& id) const;
+  void CacheMeta(const VertexMeta& meta);
+
   Database& db_;
   const Clock& clock_;
+  uint64_t epoch_;  // db_.rollback_epoch() when the caches were last known good
+  std::unordered_map<ObjectId, int64_t, FixedBytesHash> object_keys_;
+  size_t meta_slot_count_;                  // a power of two, or 0: no cache
+  std::unique_ptr<MetaSlot[]> meta_slots_;  // allocated on first use
+  uint32_t generation_ = 1;
 };
 
 }  // namespace topo::store

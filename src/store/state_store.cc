@@ -22,11 +22,15 @@ Status MemStateStore::Delete(const ObjectId& object, ByteView key) {
 
 Status MemStateStore::Scan(const ObjectId& object, ByteView prefix,
                            const std::function<bool(ByteView, ByteView)>& fn) {
-  for (auto it = entries_.lower_bound({object, Bytes(prefix.begin(), prefix.end())});
+  return ScanFrom(object, prefix, prefix, fn);
+}
+
+Status MemStateStore::ScanFrom(const ObjectId& object, ByteView prefix, ByteView from,
+                               const std::function<bool(ByteView, ByteView)>& fn) {
+  for (auto it = entries_.lower_bound({object, Bytes(from.begin(), from.end())});
        it != entries_.end() && it->first.first == object; ++it) {
     const Bytes& key = it->first.second;
-    if (key.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), key.begin()))
-      break;
+    if (key.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), key.begin())) break;
     if (!fn(key, it->second)) break;
   }
   return Status::Ok();

@@ -30,6 +30,11 @@ class StateStore {
   // false.
   virtual Status Scan(const ObjectId& object, ByteView prefix,
                       const std::function<bool(ByteView key, ByteView value)>& fn) = 0;
+  // Like Scan, but starts at the first entry whose key is >= `from`: a seek, so a caller can
+  // skip over a run of entries it does not need to read.
+  // REQUIRES: `from` starts with `prefix`.
+  virtual Status ScanFrom(const ObjectId& object, ByteView prefix, ByteView from,
+                          const std::function<bool(ByteView key, ByteView value)>& fn) = 0;
 };
 
 class MemStateStore final : public StateStore {
@@ -39,6 +44,8 @@ class MemStateStore final : public StateStore {
   Status Delete(const ObjectId& object, ByteView key) override;
   Status Scan(const ObjectId& object, ByteView prefix,
               const std::function<bool(ByteView key, ByteView value)>& fn) override;
+  Status ScanFrom(const ObjectId& object, ByteView prefix, ByteView from,
+                  const std::function<bool(ByteView key, ByteView value)>& fn) override;
 
  private:
   std::map<std::pair<ObjectId, Bytes>, Bytes> entries_;

@@ -38,7 +38,7 @@ TEST(Database, InMemoryOpensAtCurrentSchema) {
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM sqlite_master WHERE name = 'vertices'"), 1);
   EXPECT_EQ(QueryInt(*db, "PRAGMA foreign_keys"), 0);
   EXPECT_EQ(QueryInt(*db, "PRAGMA synchronous"), 1);  // NORMAL
-  EXPECT_EQ(QueryInt(*db, "PRAGMA cache_size"), -8192);
+  EXPECT_EQ(QueryInt(*db, "PRAGMA cache_size"), -OpenOptions().cache_size_kib);
 }
 
 TEST(Database, FileUsesWalAndReopens) {
