@@ -171,6 +171,19 @@ json MemberJson(const object::GroupState& st, const json& profiles, const crypto
           {"devices", devices}};
 }
 
+// Writes an invite (a member invite or a device link) and prints its link.
+void WriteInvite(const Globals& g, object::Replica& r, const codec::ObjectId& group,
+                 const object::InviteOptions& o) {
+  auto link = Check(r.Invite(group, o));
+  std::string text = codec::EncodeInviteLink(link);
+  Print(g,
+        json{{"link", text},
+             {"invite", HexEncode(link.invite.view())},
+             {"workspace", HexEncode(group.view())},
+             {"expires_at", o.expires_at}},
+        text);
+}
+
 // When the group is here, the invite a link names must be of the kind the command expects
 // (a link holds no purpose: a device link given to `accept`, or a member invite given to
 // `accept-link`, would otherwise do the other thing).
@@ -269,14 +282,7 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
     if (!wargs.duration.empty())
       o.expires_at = SystemClock::Instance().NowMs() + ParseDuration(wargs.duration);
     o.addresses = wargs.addresses;
-    auto link = Check(s->Invite(group, o));
-    std::string text = codec::EncodeInviteLink(link);
-    Print(g,
-          json{{"link", text},
-               {"invite", HexEncode(link.invite.view())},
-               {"workspace", HexEncode(group.view())},
-               {"expires_at", o.expires_at}},
-          text);
+    WriteInvite(g, *s, group, o);
   }));
 
   auto* accept = app.add_subcommand("accept", "Join a workspace with an invite link");
@@ -324,14 +330,7 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
     o.max_uses = 1;
     o.expires_at = SystemClock::Instance().NowMs() +
                    ParseDuration(wargs.duration.empty() ? "1d" : wargs.duration);
-    auto link = Check(s->Invite(group, o));
-    std::string text = codec::EncodeInviteLink(link);
-    Print(g,
-          json{{"link", text},
-               {"invite", HexEncode(link.invite.view())},
-               {"workspace", HexEncode(group.view())},
-               {"expires_at", o.expires_at}},
-          text);
+    WriteInvite(g, *s, group, o);
   }));
 
   auto* accept_link = app.add_subcommand(

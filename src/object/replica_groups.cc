@@ -53,8 +53,8 @@ Result<codec::ObjectId> Replica::CreateGroup(const codec::DeviceCertificate& sel
   codec::Vertex v;
   v.type = codec::kGenesisType;
   v.created_at = options_.clock->NowMs();
-  v.payload = codec::EncodeGenesisPayload({GroupBlueprint().name, GenesisNonce(),
-                                           std::nullopt, codec::EncodeGroupParams(params)});
+  v.payload = codec::EncodeGenesisPayload(
+      {GroupBlueprint().name, GenesisNonce(), std::nullopt, codec::EncodeGroupParams(params)});
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
   TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
   TOPO_RETURN_IF_ERROR(txn.Commit());
@@ -274,6 +274,11 @@ Result<std::optional<Replica::UserHandover>> Replica::FindUserHandover(
   TOPO_ASSIGN_OR_RETURN(auto groups, ListGroups());
   std::optional<UserHandover> found;
   for (const auto& g : groups) {
+    // Only a group where an add-device made this device another user's holds a handover:
+    // the others are not read.
+    TOPO_ASSIGN_OR_RETURN(GroupState st, GroupStateOf(g));
+    auto user = st.UserOf(key_.public_key());
+    if (!user || *user == current_user) continue;
     Status walk = ForEachInOrder(g, [&](const graph::VertexMeta&, ByteView raw) {
       auto v = codec::DecodeVertex(raw);
       if (!v.ok() || v->type != codec::kGroupOpType) return true;

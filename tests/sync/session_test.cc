@@ -43,6 +43,17 @@ struct Node {
       EXPECT_TRUE(replica->Submit(id, *f, codec::CrdtOp{codec::CounterAdd{1}}).ok());
   }
   std::string Fingerprint() { return *replica->Fingerprint(); }
+  std::vector<Bytes> Raws(const codec::ObjectId& id) {
+    std::vector<Bytes> raws;
+    EXPECT_TRUE(replica
+                    ->ForEachInOrder(id,
+                                     [&](const graph::VertexMeta&, ByteView raw) {
+                                       raws.emplace_back(raw.begin(), raw.end());
+                                       return true;
+                                     })
+                    .ok());
+    return raws;
+  }
   uint64_t Vertices(const codec::ObjectId& id) {
     auto heads = replica->ListObjects();
     for (const auto& o : *heads)
@@ -129,17 +140,7 @@ TEST(SyncSession, TwoReplicasConvergeOnEveryObject) {
   auto shared = a.Counter(40);
   auto only_a = a.Counter(25);
   // b holds the shared object's first 40 vertices, then both write concurrently.
-  {
-    std::vector<Bytes> raws;
-    ASSERT_TRUE(a.replica
-                    ->ForEachInOrder(shared,
-                                     [&](const graph::VertexMeta&, ByteView raw) {
-                                       raws.emplace_back(raw.begin(), raw.end());
-                                       return true;
-                                     })
-                    .ok());
-    ASSERT_TRUE(b.replica->Ingest(raws).ok());
-  }
+  ASSERT_TRUE(b.replica->Ingest(a.Raws(shared)).ok());
   a.Add(shared, 30);
   b.Add(shared, 20);
   auto only_b = b.Counter(60);
@@ -236,14 +237,7 @@ TEST(SyncSession, OnlyOfferedObjectsAreServed) {
 TEST(SyncSession, WhatWasNotAskedForIsAViolation) {
   Node a, b;
   auto obj = a.Counter(3);
-  std::vector<Bytes> raws;
-  ASSERT_TRUE(a.replica
-                  ->ForEachInOrder(obj,
-                                   [&](const graph::VertexMeta&, ByteView raw) {
-                                     raws.emplace_back(raw.begin(), raw.end());
-                                     return true;
-                                   })
-                  .ok());
+  std::vector<Bytes> raws = a.Raws(obj);
   auto expect_violation = [&](const Frame& f, std::string_view why) {
     Session s(*b.source);
     s.Start(0);
@@ -316,17 +310,7 @@ TEST(SyncSession, PullsFromSeveralSourcesAndMovesOnWhenOneStalls) {
     SCOPED_TRACE(stall ? "b stalls" : "both answer");
     Node a, b, c;
     auto obj = a.Counter(3000);
-    {
-      std::vector<Bytes> raws;
-      ASSERT_TRUE(a.replica
-                      ->ForEachInOrder(obj,
-                                       [&](const graph::VertexMeta&, ByteView raw) {
-                                         raws.emplace_back(raw.begin(), raw.end());
-                                         return true;
-                                       })
-                      .ok());
-      ASSERT_TRUE(b.replica->Ingest(raws).ok());
-    }
+    ASSERT_TRUE(b.replica->Ingest(a.Raws(obj)).ok());
     a.Reset();
     b.Reset();
     c.Reset();
