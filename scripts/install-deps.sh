@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libsodium-dev libsqlite3-dev sqlite3
   libcli11-dev nlohmann-json3-dev
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libasio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev libfuzzer-14-dev
 )
