@@ -1,20 +1,10 @@
 #include "cli/commands.h"
-#include "cli/support.h"
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "codec/object_payload.h"
-#include "object/op_text.h"
-#include "object/replica.h"
-#include "store/keystore.h"
-#include "util/encoding.h"
+#include "cli/support.h"
 
 namespace topo::cli {
 namespace {
@@ -24,26 +14,37 @@ using nlohmann::json;
 // Storage for every command's options: CLI11 writes into these while parsing.
 struct Args {
   std::string device_name = "device";
-  std::string type, update_id, field = "value", show_id, log_id;
+  std::string type, update_id, field, show_id, log_id;
   std::vector<std::string> words;
   std::string export_file, export_object, import_file;
 };
 Args args;
 
+std::string ShortHex(const std::string& hex) { return hex.substr(0, 16); }
+
+// A bundle method: the daemon gets the file's absolute path; its messages name the file as
+// the user typed it.
+json CallWithFile(Globals& g, const std::string& method, json params, const std::string& typed) {
+  const std::string abs = Absolute(typed);
+  params["file"] = abs;
+  try {
+    return Call(g, method, std::move(params));
+  } catch (const Failure& f) {
+    std::string m = f.status.message();
+    for (size_t at = m.find(abs); at != std::string::npos; at = m.find(abs, at + typed.size()))
+      m.replace(at, abs.size(), typed);
+    throw Failure{Status(f.status.code(), m)};
+  }
+}
+
 void RegisterIdentity(CLI::App& app, Globals& g) {
   auto* init = app.add_subcommand("init", "Create the database and this device's identity");
   auto* device_name = &args.device_name;
   init->add_option("--device-name", *device_name, "A name for this device");
-  auto show_identity = [&g](const store::DeviceIdentity& id, bool created) {
-    json j{{"device_key", HexEncode(id.device.public_key().view())},
-           {"box_key", HexEncode(id.box.public_key().view())},
-           {"user_key", HexEncode(id.user.public_key().view())},
-           {"device_name", id.device_name},
-           {"key_file", store::KeyFilePath(g.db)},
-           {"encrypted", Check(store::IsEncrypted(store::KeyFilePath(g.db)))}};
-    if (created) j["database"] = g.db;
+  auto show_identity = [&g](const json& j) {
     std::ostringstream o;
-    o << "device  " << j["device_key"].get<std::string>() << "  (" << id.device_name << ")\n"
+    o << "device  " << j["device_key"].get<std::string>() << "  ("
+      << j["device_name"].get<std::string>() << ")\n"
       << "box     " << j["box_key"].get<std::string>() << "\n"
       << "user    " << j["user_key"].get<std::string>() << "\n"
       << "keys    " << j["key_file"].get<std::string>()
@@ -51,12 +52,16 @@ void RegisterIdentity(CLI::App& app, Globals& g) {
     Print(g, j, o.str());
   };
   init->callback(Run(g, [&g, device_name, show_identity] {
-    auto init = InitIdentity(g, *device_name);
-    if (!init.created && !g.json) std::cerr << "topo: " << g.db << " was initialised already\n";
-    show_identity(init.id, init.created);
+    json j = Call(g, "identity.init", {{"device_name", *device_name}}, Start::kCreates);
+    bool created = j.value("created", false);
+    if (!created && !g.json) std::cerr << "topo: " << g.db << " was initialised already\n";
+    j.erase("created");
+    if (!created) j.erase("database");
+    show_identity(j);
   }));
   auto* identity = app.add_subcommand("identity", "Show this device's identity");
-  identity->callback(Run(g, [&g, show_identity] { show_identity(Identity(g), false); }));
+  identity->callback(
+      Run(g, [&g, show_identity] { show_identity(Call(g, "identity.show", json::object())); }));
 }
 
 void RegisterObject(CLI::App& app, Globals& g) {
@@ -71,18 +76,8 @@ void RegisterObject(CLI::App& app, Globals& g) {
       "With --workspace ID the object is inside that workspace: its content is encrypted for\n"
       "the workspace's members. Example: topo object create --type doc --workspace 3e3ae4c3");
   create->callback(Run(g, [&g, type] {
-    auto r = OpenReplica(g);
-    codec::ObjectId id;
-    json j{{"type", *type}};
-    if (g.workspace.empty()) {
-      id = Check(r->CreateObject(*type));
-    } else {
-      auto group = WorkspaceFor(g, *r);
-      id = Check(r->CreateObject(*type, group));
-      j["workspace"] = HexEncode(group.view());
-    }
-    j["object"] = HexEncode(id.view());
-    Print(g, j, HexEncode(id.view()));
+    json j = Call(g, "object.create", {{"type", *type}});
+    Print(g, j, j["object"].get<std::string>());
   }));
 
   auto* update =
@@ -105,84 +100,41 @@ void RegisterObject(CLI::App& app, Globals& g) {
       "Example: topo --db a.db object update 3e3ae4c3 --field votes at alice add 1");
   update->prefix_command(false);
   update->callback(Run(g, [&g, uid, field, words] {
-    auto r = OpenReplica(g);
-    auto id = ResolveObject(*r, *uid);
-    const object::Blueprint* bp = Check(r->BlueprintOf(id));
-    std::string fname = *field;
-    if (fname == "value" && bp->FieldIndex("value") < 0)
-      throw Failure{Status::InvalidArgument("a " + bp->name + " has several fields: pass --field")};
-    uint32_t f = Check(r->FieldOf(id, fname));
-    auto op = Check(
-        object::ParseOpWords(r->state(), id, object::FieldPrefix(f), bp->fields[f].type, *words));
-    auto vid = Check(r->Submit(id, f, op));
-    Print(g, json{{"vertex", HexEncode(vid.view())}, {"op", object::OpToJson(op)}},
-          HexEncode(vid.view()));
+    json params{{"object", *uid}, {"op", *words}};
+    if (!field->empty()) params["field"] = *field;
+    json j = Call(g, "object.update", params);
+    Print(g, j, j["vertex"].get<std::string>());
   }));
 
   auto* show = obj->add_subcommand("show", "Print an object's state as JSON");
   auto* sid = &args.show_id;
   show->add_option("id", *sid, "Object id (or a unique prefix)")->required();
   show->callback(Run(g, [&g, sid] {
-    auto r = OpenReplica(g);
-    auto id = ResolveObject(*r, *sid);
-    auto state = Check(r->Show(id));
-    if (g.json) {
-      json j{{"object", HexEncode(id.view())},
-             {"type", Check(r->BlueprintOf(id))->name},
-             {"state", state}};
-      std::cout << j.dump() << "\n";
-    } else {
-      std::cout << state.dump(2) << "\n";
-    }
+    json j = Call(g, "object.show", {{"object", *sid}});
+    Print(g, j, j["state"].dump(2));
   }));
 
   auto* log = obj->add_subcommand("log", "Print an object's vertices in linear order");
   auto* lid = &args.log_id;
   log->add_option("id", *lid, "Object id (or a unique prefix)")->required();
   log->callback(Run(g, [&g, lid] {
-    auto r = OpenReplica(g);
-    auto id = ResolveObject(*r, *lid);
-    Check(r->BlueprintOf(id));
-    json all = json::array();
+    json all = Call(g, "object.log", {{"object", *lid}});
     std::ostringstream text;
-    Check(r->ForEachInOrder(id, [&](const graph::VertexMeta& m, ByteView raw) {
-      json j{{"id", HexEncode(m.id.view())},
-             {"depth", m.depth},
-             {"created_at", m.created_at},
-             {"author", HexEncode(m.author.view())}};
-      auto v = codec::DecodeVertex(raw);
-      if (v.ok()) {
-        std::vector<std::string> parents;
-        for (auto& p : v->parents) parents.push_back(HexEncodeShort(p));
-        j["parents"] = parents;
-        if (v->is_genesis()) {
-          auto gp = codec::DecodeGenesisPayload(v->payload);
-          j["op"] = json{{"op", "create"}, {"type", gp.ok() ? gp->blueprint : "?"}};
-        } else if (auto p = codec::DecodeOpPayload(v->payload); p.ok()) {
-          j["field"] = p->field;
-          j["op"] = object::OpToJson(p->op);
-        }
-      }
-      text << m.depth << "  " << HexEncodeShort(m.id) << "  by " << HexEncodeShort(m.author) << "  "
-           << j["op"].dump() << "\n";
-      all.push_back(std::move(j));
-      return true;
-    }));
+    for (const auto& j : all)
+      text << j["depth"].get<uint64_t>() << "  " << ShortHex(j["id"]) << "  by "
+           << ShortHex(j["author"]) << "  " << j.value("op", json(nullptr)).dump() << "\n";
     Print(g, all, text.str());
   }));
 
   auto* list = obj->add_subcommand("list", "List the objects in this replica");
   list->callback(Run(g, [&g] {
-    auto r = OpenReplica(g);
-    json all = json::array();
+    json all = Call(g, "object.list", json::object());
     std::ostringstream text;
-    for (const auto& info : Check(r->ListObjects())) {
-      all.push_back({{"object", HexEncode(info.id.view())},
-                     {"type", info.blueprint},
-                     {"vertices", info.vertices},
-                     {"heads", info.heads}});
-      text << HexEncode(info.id.view()) << "  " << info.blueprint << "  " << info.vertices
-           << " vertices, " << info.heads << (info.heads == 1 ? " head\n" : " heads\n");
+    for (const auto& j : all) {
+      uint64_t heads = j["heads"];
+      text << j["object"].get<std::string>() << "  " << j["type"].get<std::string>() << "  "
+           << j["vertices"].get<uint64_t>() << " vertices, " << heads
+           << (heads == 1 ? " head\n" : " heads\n");
     }
     Print(g, all, text.str().empty() ? "no objects yet" : text.str());
   }));
@@ -197,23 +149,18 @@ void RegisterBundle(CLI::App& app, Globals& g) {
   exp->add_option("file", *efile, "Bundle file to write")->required();
   exp->add_option("--object", *eobj, "Only this object (default: every object)");
   exp->callback(Run(g, [&g, efile, eobj] {
-    auto r = OpenReplica(g);
-    std::optional<codec::ObjectId> only;
-    if (!eobj->empty()) only = ResolveObject(*r, *eobj);
-    uint64_t n = Check(r->ExportBundle(*efile, only));
-    Print(g, json{{"file", *efile}, {"vertices", n}},
-          "wrote " + std::to_string(n) + " vertices to " + *efile);
+    json params = json::object();
+    if (!eobj->empty()) params["object"] = *eobj;
+    json j = CallWithFile(g, "bundle.export", params, *efile);
+    j["file"] = *efile;
+    Print(g, j, "wrote " + std::to_string(j["vertices"].get<uint64_t>()) + " vertices to " + *efile);
   }));
   auto* imp = bundle->add_subcommand("import", "Ingest the vertices of a bundle file");
   auto* ifile = &args.import_file;
   imp->add_option("file", *ifile, "Bundle file to read")->required();
   imp->callback(Run(g, [&g, ifile] {
-    auto r = OpenReplica(g);
-    auto report = Check(r->ImportBundle(*ifile));
-    std::string after = AfterImport(g, r);
-    json j = ReportJson(report);
-    j["after"] = after;
-    Print(g, j, ReportText(report) + after);
+    json j = CallWithFile(g, "bundle.import", json::object(), *ifile);
+    Print(g, j, ReportText(j) + j["after"].get<std::string>());
   }));
 }
 
@@ -224,6 +171,7 @@ void RegisterCommands(CLI::App& app, Globals& g) {
   RegisterObject(app, g);
   RegisterBundle(app, g);
   RegisterWorkspace(app, g);
+  RegisterDaemon(app, g);
 }
 
 }  // namespace topo::cli

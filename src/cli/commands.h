@@ -11,6 +11,7 @@ struct Globals {
   bool json = false;
   std::string passphrase_file;
   std::string workspace;  // --workspace: which group, where a database holds several
+  std::string log_level = "info";  // the daemon's, when this command starts it
   int exit_code = 0;
 };
 

@@ -1,4 +1,5 @@
-// topo: the command-line interface. Every command takes --db PATH (or TOPO_DB) and --json.
+// topo: the command-line interface. Every command takes --db PATH (or TOPO_DB) and --json,
+// and talks to that database's daemon over JSON-RPC, starting it when none runs.
 // Errors are one line on stderr and exit status 1 (2 for usage errors), and leave the
 // database as it was.
 #include <unistd.h>
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
                  "File holding the passphrase that encrypts the key file (or TOPO_PASSPHRASE)");
   app.add_option("--workspace", g.workspace,
                  "Workspace id (or a unique prefix) where the database holds several");
+  app.add_option("--log-level", g.log_level,
+                 "The daemon's log level when this command starts it: debug | info | warn | "
+                 "error");
   // Global options may come after the subcommand too: `topo object show ID --json`.
   app.fallthrough();
   topo::cli::RegisterCommands(app, g);

@@ -1,15 +1,17 @@
 #include "cli/support.h"
 
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cstdio>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
-#include "util/encoding.h"
+#include "api/daemon.h"
+#include "api/rpc_client.h"
+#include "node/daemon.h"
+#include "node/identity.h"
 
 namespace topo::cli {
 
@@ -32,93 +34,64 @@ void RequireDb(const Globals& g) {
     throw Failure{Status::InvalidArgument("no database: pass --db PATH or set TOPO_DB")};
 }
 
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
+std::string Absolute(const std::string& path) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
 }
 
-Status WithPassphraseHint(Status s) {
-  const std::string& m = s.message();
-  if (m.find("no passphrase was given") != std::string::npos)
-    return Status(s.code(), m + ": pass --passphrase-file FILE or set TOPO_PASSPHRASE");
-  if (m.find("but a passphrase was given") != std::string::npos)
-    return Status(s.code(), m + ": leave out --passphrase-file and TOPO_PASSPHRASE");
-  return s;
-}
-
-store::DeviceIdentity Identity(const Globals& g) {
+std::string AbsoluteDb(const Globals& g) {
   RequireDb(g);
-  const std::string keys = store::KeyFilePath(g.db);
-  if (!Exists(g.db))
-    throw Failure{Status::NotFound("no database at " + g.db + " (create one with: topo --db " +
-                                   g.db + " init)")};
-  if (!Exists(keys)) {
-    store::OpenOptions o;
-    o.create_if_missing = false;
-    Check(store::Database::Open(g.db, o));  // a file that is no database says so first
-    throw Failure{Status::NotFound("the key file " + keys + " of database " + g.db +
-                                   " is missing: without it this device cannot sign")};
-  }
-  auto id = store::LoadIdentity(keys, Passphrase(g));
-  if (!id.ok()) throw Failure{WithPassphraseHint(id.status())};
-  return std::move(id).value();
+  return Absolute(g.db);
 }
 
-Initialised InitIdentity(const Globals& g, const std::string& device_name) {
+namespace {
+
+api::DaemonOptions DaemonOptionsFor(const Globals& g) {
+  api::DaemonOptions o;
   RequireDb(g);
-  const std::string keys = store::KeyFilePath(g.db);
-  bool had_db = Exists(g.db), had_keys = Exists(keys);
-  // The database first: a path that cannot hold one must not get a key file either.
-  Check(store::Database::Open(g.db));
-  if (had_db && !had_keys)
-    throw Failure{Status::AlreadyExists("database " + g.db + " exists but its key file " + keys +
-                                        " is missing: refusing to give it a new identity")};
-  store::KeystoreOptions ko;
-  ko.passphrase = Passphrase(g);
-  ko.device_name = device_name;
-  ko.pwhash = crypto::PwHashParams::Interactive();
-  auto id = store::LoadOrCreateIdentity(keys, ko);
-  if (!id.ok()) {
-    if (!had_db) std::remove(g.db.c_str());
-    throw Failure{WithPassphraseHint(id.status())};
-  }
-  return Initialised{std::move(id).value(), !had_keys};
+  // As typed: the daemon keeps this command's working directory, and its messages then name
+  // the files the way the user did.
+  o.db = g.db;
+  o.passphrase = Passphrase(g);
+  auto level = node::ParseLogLevel(g.log_level);
+  if (!level) throw Failure{Status::InvalidArgument("--log-level must be debug, info, warn or error")};
+  o.log_level = *level;
+  return o;
 }
 
-Session OpenReplica(const Globals& g) { return OpenReplica(g, Identity(g)); }
+}  // namespace
 
-Session OpenReplica(const Globals& g, store::DeviceIdentity id) {
-  Session s{std::move(id), nullptr};
-  object::ReplicaOptions o;
-  o.create_if_missing = false;
-  o.box = &s.id.box;
-  s.replica = Check(object::Replica::Open(g.db, s.id.device.Clone(), o));
-  return s;
-}
-
-codec::ObjectId ResolveObject(object::Replica& r, const std::string& text) {
-  std::string lower = text;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.size() == 64) {
-    auto id = HexDecodeFixed<32>(lower);
-    if (!id.ok()) throw Failure{Status::InvalidArgument("\"" + text + "\" is not an object id")};
-    auto heads = Check(r.Heads(*id));
-    if (heads.empty()) throw Failure{Status::NotFound("no object " + text)};
-    return *id;
+json Call(Globals& g, const std::string& method, json params, Start start) {
+  std::string db = AbsoluteDb(g);
+  if (!g.workspace.empty() && !params.contains("workspace")) params["workspace"] = g.workspace;
+  // JSON carries only UTF-8: an argument that is not is refused here, not mangled.
+  try {
+    (void)params.dump();
+  } catch (const json::exception&) {
+    throw Failure{Status::InvalidArgument("text is not valid UTF-8 (in the command's arguments)")};
   }
-  if (lower.size() < 4 || !HexDecode(lower.size() % 2 ? lower + "0" : lower).ok())
-    throw Failure{Status::InvalidArgument("\"" + text + "\" is not an object id")};
-  std::optional<codec::ObjectId> found;
-  for (const auto& info : Check(r.ListObjects())) {
-    if (HexEncode(info.id.view()).rfind(lower, 0) == 0) {
-      if (found)
-        throw Failure{Status::InvalidArgument("object id prefix \"" + text + "\" is ambiguous")};
-      found = info.id;
+  auto client = api::RpcClient::Connect(node::SocketPath(db));
+  for (int attempt = 0; !client.ok() && client.status().code() == Code::kNotFound; ++attempt) {
+    if (start == Start::kExisting && !node::PathExists(db))
+      throw Failure{Status::NotFound("no database at " + g.db + " (create one with: topo --db " +
+                                     g.db + " init)")};
+    if (attempt == 3) break;
+    std::cout.flush();
+    std::cerr.flush();
+    Status s = api::StartDetached(DaemonOptionsFor(g));
+    if (!s.ok() && s.code() != Code::kAlreadyExists) throw Failure{s};
+    // A daemon another command started a moment ago may not listen yet (or may be exiting:
+    // then this starts one again).
+    for (int i = 0; i < 100; ++i) {
+      client = api::RpcClient::Connect(node::SocketPath(db));
+      if (client.ok() || client.status().code() != Code::kNotFound || !node::RunningDaemon(db))
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
-  if (!found) throw Failure{Status::NotFound("no object " + text)};
-  return *found;
+  if (!client.ok()) throw Failure{client.status()};
+  return Check(client->Call(method, params));
 }
 
 void Print(const Globals& g, const json& j, const std::string& text) {
@@ -130,19 +103,13 @@ void Print(const Globals& g, const json& j, const std::string& text) {
   }
 }
 
-json ReportJson(const object::IngestReport& r) {
-  return {{"applied", r.stats.applied},     {"cascaded", r.stats.cascaded},
-          {"duplicate", r.stats.duplicate}, {"blocked", r.stats.blocked},
-          {"rejected", r.stats.rejected},   {"invalid", r.stats.invalid},
-          {"problems", r.problems}};
-}
-
-std::string ReportText(const object::IngestReport& r) {
+std::string ReportText(const json& r) {
   std::ostringstream o;
-  o << r.stats.applied << " applied, " << r.stats.duplicate << " already here, " << r.stats.blocked
-    << " waiting for parents, " << r.stats.rejected << " rejected, " << r.stats.invalid
-    << " invalid\n";
-  for (const auto& p : r.problems) o << "  " << p << "\n";
+  o << r.value("applied", 0) << " applied, " << r.value("duplicate", 0) << " already here, "
+    << r.value("blocked", 0) << " waiting for parents, " << r.value("rejected", 0)
+    << " rejected, " << r.value("invalid", 0) << " invalid\n";
+  if (r.contains("problems"))
+    for (const auto& p : r["problems"]) o << "  " << p.get<std::string>() << "\n";
   return o.str();
 }
 

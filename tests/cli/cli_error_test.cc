@@ -288,6 +288,7 @@ TEST_F(CliErrorTest, ExportToAnUnwritablePath) {
 
 TEST_F(CliErrorTest, KeyFileReadableByOthersIsRefused) {
   const std::string keys = Path("a.db.keys");
+  StopDaemon("a.db");
   for (mode_t mode : {0644, 0640, 0604, 0660}) {
     ASSERT_EQ(::chmod(keys.c_str(), mode), 0);
     char octal[8];
@@ -345,10 +346,15 @@ TEST_F(CliPassphraseTest, InitWithPassphraseFileEncryptsTheKeyFile) {
   ASSERT_TRUE(Succeeded(text));
   EXPECT_NE(text.out.find("e.db.keys (passphrase-encrypted)"), std::string::npos) << text.out;
 
-  // Without the passphrase: refused, clearly.
+  // The running daemon unlocked the key file when it started: it serves without the
+  // passphrase (the socket is the owner's alone).
+  EXPECT_TRUE(Succeeded(At("e.db", {"identity"})));
+  // A daemon starting without the passphrase is refused, clearly.
   for (const Words& command :
-       std::vector<Words>{{"identity"}, {"object", "list"}, {"object", "create", "--type", "set"}})
+       std::vector<Words>{{"identity"}, {"object", "list"}, {"object", "create", "--type", "set"}}) {
+    StopDaemon("e.db");
     EXPECT_TRUE(FailedCleanly(At("e.db", command), 1, "key file e.db.keys is encrypted"));
+  }
   // With it, from a file (its trailing newline is not part of it) or from the environment.
   EXPECT_EQ(Json("e.db", {"--passphrase-file", "pass", "identity"})["device_key"],
             made["device_key"]);
@@ -363,6 +369,7 @@ TEST_F(CliPassphraseTest, WrongMissingOrEmptyPassphraseChangesNothing) {
   Json("e.db", {"--passphrase-file", "pass", "init"});
   std::string id = Create("e.db", "counter", kEnv);
   const std::string before = Snapshot("e.db", kEnv);
+  StopDaemon("e.db");
   EXPECT_TRUE(FailedCleanly(At("e.db", {"object", "update", id, "inc"}), 1, "is encrypted"));
   EXPECT_TRUE(
       FailedCleanly(At("e.db", {"--passphrase-file", "wrong", "object", "update", id, "inc"}), 1,
@@ -384,8 +391,10 @@ TEST_F(CliPassphraseTest, WrongMissingOrEmptyPassphraseChangesNothing) {
 TEST_F(CliPassphraseTest, PassphraseForAPlaintextKeyFileIsRefused) {
   Init("p.db", "plain");
   const std::string before = Snapshot("p.db");
+  StopDaemon("p.db");
   EXPECT_TRUE(FailedCleanly(At("p.db", {"--passphrase-file", "pass", "object", "list"}), 1,
                             "key file p.db.keys is not encrypted"));
+  StopDaemon("p.db");
   EXPECT_TRUE(FailedCleanly(At("p.db", {"object", "list"}, kEnv), 1, "is not encrypted"));
   EXPECT_EQ(Snapshot("p.db"), before);
 }

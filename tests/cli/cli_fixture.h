@@ -51,9 +51,19 @@ inline mode_t FileMode(const std::string& path) {
   return st.st_mode & 07777;
 }
 
+inline bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The files in `dir`, less the daemon's own (DB.sock, DB.pid, DB.log: node/daemon.h), which
+// every command may create by starting the daemon and which hold no data.
 inline std::set<std::string> FilesIn(const std::string& dir) {
   std::set<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (EndsWith(name, ".sock") || EndsWith(name, ".pid") || EndsWith(name, ".log")) continue;
+    names.insert(name);
+  }
   return names;
 }
 
@@ -183,7 +193,25 @@ inline std::vector<std::string> OpNames(const json& log) {
 
 class CliTest : public ::testing::Test {
  protected:
+  // Every command started its database's daemon: stop them all (each test's directory is
+  // removed after it).
+  void TearDown() override {
+    for (const auto& e : fs::directory_iterator(dir_.path())) {
+      std::string name = e.path().filename().string();
+      if (EndsWith(name, ".pid")) {
+        TopoResult r = Topo({"--db", name.substr(0, name.size() - 4), "stop"});
+        EXPECT_EQ(r.exit_code, 0) << r.command << ": " << r.err;
+      }
+    }
+  }
+
   std::string Path(const std::string& name) const { return dir_.File(name); }
+  // Stops the daemon of `db`: it holds the identity it unlocked at start, so tests of what
+  // happens when a daemon starts (a wrong passphrase, a lost key file) stop it first.
+  void StopDaemon(const std::string& db) {
+    TopoResult r = Topo({"--db", db, "stop"});
+    EXPECT_EQ(r.exit_code, 0) << r.command << ": " << r.err;
+  }
 
   TopoResult Topo(const Words& args, const Words& env = {}) {
     return RunTopo(args, dir_.path(), env);

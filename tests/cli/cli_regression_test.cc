@@ -25,10 +25,12 @@ TEST_F(CliRegressionTest, GlobalOptionsAfterTheSubcommand) {
 TEST_F(CliRegressionTest, EncryptedKeyFileErrorNamesTheRealOptions) {
   WriteFile(Path("pass"), "pw");
   Json("e.db", {"--passphrase-file", "pass", "init"});
+  StopDaemon("e.db");
   TopoResult r = At("e.db", {"object", "list"});
   EXPECT_TRUE(FailedCleanly(r, 1, "--passphrase-file"));
   EXPECT_NE(r.err.find("TOPO_PASSPHRASE"), std::string::npos) << r.err;
   Init("p.db", "plain");
+  StopDaemon("p.db");
   TopoResult p = At("p.db", {"object", "list"}, {"TOPO_PASSPHRASE=pw"});
   EXPECT_TRUE(FailedCleanly(p, 1, "TOPO_PASSPHRASE"));
 }
@@ -49,6 +51,7 @@ TEST_F(CliRegressionTest, FailedOpenLeavesNoKeyFileBehind) {
 TEST_F(CliRegressionTest, ExistingDatabaseWithoutItsKeyFileIsRefused) {
   Init("a.db", "alice");
   Create("a.db", "counter");
+  StopDaemon("a.db");
   fs::remove(Path("a.db.keys"));
   EXPECT_TRUE(FailedCleanly(At("a.db", {"object", "list"}), 1, "a.db.keys"));
   EXPECT_FALSE(fs::exists(Path("a.db.keys")));

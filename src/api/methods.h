@@ -1,0 +1,50 @@
+// What the method handlers share (api/service.h): failures thrown as Failure and turned into
+// the handler's Status, id resolution, and the registration functions of each group.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "api/jsonrpc.h"
+#include "node/node.h"
+
+namespace topo::api {
+
+struct Failure {
+  Status status;
+};
+
+template <typename T>
+T Check(Result<T> r) {
+  if (!r.ok()) throw Failure{r.status()};
+  return std::move(r).value();
+}
+inline void Check(Status s) {
+  if (!s.ok()) throw Failure{std::move(s)};
+}
+
+// Adds a method whose body may throw Failure.
+void AddMethod(MethodTable& t, MethodSpec spec, std::function<json(const json& params)> body);
+
+// The replica and identity (NotFound until the database exists).
+struct Open {
+  store::DeviceIdentity& id;
+  object::Replica& r;
+};
+Open OpenNode(node::Node& n);
+
+// Full hex id, or a unique prefix of at least 4 hex characters among the replica's objects.
+codec::ObjectId ResolveObject(object::Replica& r, const std::string& text);
+// The workspace `params.workspace` names (id or unique prefix), else the default one (set by
+// workspace.create, workspace.accept and workspace.use), else the only one.
+codec::ObjectId ResolveWorkspace(object::Replica& r, const json& params);
+// "90s", "30m", "12h", "7d" -> milliseconds.
+uint64_t ParseDuration(const std::string& text);
+void CheckName(const std::string& what, const std::string& value);
+json ReportJson(const object::IngestReport& r);
+
+void AddNodeMethods(MethodTable& t, node::Node& n);
+void AddObjectMethods(MethodTable& t, node::Node& n);
+void AddWorkspaceMethods(MethodTable& t, node::Node& n);
+
+}  // namespace topo::api
