@@ -17,9 +17,20 @@ if [[ ! -x $topo ]]; then
   exit 1
 fi
 out=$root/demo-out
+# Every command runs through its database's daemon (started on first use); stop them all
+# when the demo ends, and those of an earlier run before wiping its directory.
+stop_daemons() {
+  local pid
+  for pid in "$out"/*.db.pid; do
+    [[ -e $pid ]] && "$topo" --db "${pid%.pid}" stop >/dev/null
+  done
+  return 0
+}
+stop_daemons
 rm -rf "$out"
 mkdir -p "$out"
 cd "$out"
+trap stop_daemons EXIT
 unset TOPO_DB TOPO_PASSPHRASE  # the demo's replicas are plaintext and named explicitly
 
 # ---- helpers ----

@@ -160,7 +160,8 @@ std::optional<std::string> OptionalString(const json& params, const char* name) 
 Result<uint64_t> UintParam(const json& params, const char* name, uint64_t fallback) {
   auto it = params.find(name);
   if (it == params.end() || it->is_null()) return fallback;
-  if (!it->is_number_unsigned())
+  // A parsed 5 is unsigned; a 5 built in C++ is a signed integer: both are fine.
+  if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0))
     return Status::InvalidArgument(std::string("parameter \"") + name +
                                    "\" must be a non-negative integer");
   return it->get<uint64_t>();

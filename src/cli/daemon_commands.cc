@@ -1,4 +1,6 @@
 // The daemon's commands: start, stop, status, and rpc (methods, describe, call).
+#include <signal.h>
+
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -101,6 +103,15 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     if (node::RunningDaemon(db))
       throw Failure{Status::Internal("the daemon (pid " + std::to_string(*pid) +
                                      ") did not stop within 15 s")};
+    // It released its pid file just before it exits: let it finish.
+    for (int i = 0; i < 100 && ::kill(*pid, 0) == 0; ++i) {
+      std::ifstream stat("/proc/" + std::to_string(*pid) + "/stat");
+      std::string line;
+      std::getline(stat, line);
+      size_t close = line.rfind(')');
+      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     Print(g, json{{"stopped", true}, {"pid", *pid}}, "stopped (pid " + std::to_string(*pid) + ")");
   }));
 
