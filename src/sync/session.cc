@@ -164,6 +164,30 @@ void Session::AddNeeds(Pull& p, const std::vector<ItemId>& ids) {
     if (p.needed.insert(id).second) p.to_ask.push_back(id);
 }
 
+void Session::Announced(const codec::ObjectId& object, std::span<const codec::VertexId> ids,
+                        uint64_t now) {
+  if (!hello_received_) return;
+  std::vector<ItemId> missing;
+  for (const auto& id : ids)
+    if (!source_.Vertex(object, id)) missing.push_back(id);
+  if (missing.empty()) return;
+  auto it = pulls_.find(object);
+  if (it == pulls_.end()) {
+    auto p = std::make_unique<Pull>();
+    p->object = object;
+    p->phase = Pull::Phase::kFetch;
+    it = pulls_.emplace(object, std::move(p)).first;
+  }
+  Pull& p = *it->second;
+  AddNeeds(p, missing);
+  if (p.phase == Pull::Phase::kDone) {
+    p.phase = Pull::Phase::kFetch;
+    --stats_.objects_done;
+  }
+  SendWants(now);
+  FinishIfDone(p);
+}
+
 void Session::FinishIfDone(Pull& p) {
   if (options_.planner) {
     if (PullDone(p) && p.phase != Pull::Phase::kDone) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "sync/frame.h"
@@ -92,6 +93,13 @@ class Session {
   // message that does not decode): the caller ends the session; an error frame for the peer
   // is already queued.
   Status Receive(ByteView frame, uint64_t now_ms);
+  // The peer announced new vertices of `object` (a live write it holds; node/network.h):
+  // asks for those this side lacks, as if a reconciliation had found them. An object the
+  // peer's hello did not offer gets a pull that fetches at once (what the peer serves is
+  // still up to its Offered()). Before the peer's hello it does nothing: the
+  // reconciliation will find them.
+  void Announced(const codec::ObjectId& object, std::span<const codec::VertexId> ids,
+                 uint64_t now_ms);
   // Asks again whatever has waited past its deadline. Call at NextDeadline().
   void Tick(uint64_t now_ms);
   std::optional<uint64_t> NextDeadline() const;
