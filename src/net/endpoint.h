@@ -149,7 +149,8 @@ class Connection {
   std::function<void(int64_t stream)> on_stream_opened_by_peer;
   // Both ends finished the stream, or it was reset; its id is not reused.
   std::function<void(int64_t stream)> on_stream_closed;
-  // Acknowledgements made queued_bytes() fall (at most once per datagram processed).
+  // Sending can progress again: acknowledgements made queued_bytes() fall, or the peer
+  // allowed more streams (OpenStream may succeed). At most once per datagram processed.
   std::function<void()> on_writable;
   // The connection ended: closed by us or the peer (with its reason), idle timeout, an
   // error. Called once, only for connections that were handed out as open.

@@ -95,6 +95,10 @@ struct Ngtcp2Callbacks {
     Self(user)->streams_to_shut_.push_back(stream);
     return 0;
   }
+  static int ExtendMaxLocalStreamsBidi(ngtcp2_conn*, uint64_t, void* user) {
+    Self(user)->writable_pending_ = true;  // OpenStream may succeed again
+    return 0;
+  }
   static void Rand(uint8_t* dest, size_t len, const ngtcp2_rand_ctx*) {
     crypto::RandomFill(dest, len);
   }
@@ -135,6 +139,7 @@ struct Ngtcp2Callbacks {
     cb.stream_close = StreamClose;
     cb.stream_reset = StreamReset;
     cb.stream_stop_sending = StreamStopSending;
+    cb.extend_max_local_streams_bidi = ExtendMaxLocalStreamsBidi;
     cb.rand = Rand;
     cb.get_new_connection_id = GetNewConnectionId;
     cb.remove_connection_id = RemoveConnectionId;
@@ -348,7 +353,7 @@ void QuicConnection::OnAcked(int64_t id, uint64_t n) {
   if (it == streams_.end() || it->second.reset) return;
   size_t released = it->second.send.Ack(n);
   queued_bytes_ -= released;
-  if (released > 0) acked_since_dispatch_ = true;
+  if (released > 0) writable_pending_ = true;
 }
 
 void QuicConnection::OnStreamClose(int64_t id) {
@@ -499,6 +504,8 @@ void QuicConnection::AfterInput() {
   if (phase_ != Phase::kHandshake && phase_ != Phase::kOpen) return;
   for (int64_t id : std::exchange(streams_to_shut_, {})) ShutdownStream(id);
   if (!violation_.empty()) {
+    Dispatch();  // the messages that came whole before it
+    if (phase_ != Phase::kHandshake && phase_ != Phase::kOpen) return;
     std::string why = violation_;
     CloseApplication(kErrorProtocol, why,
                      Status::Rejected("protocol violation by the peer: " + why));
@@ -530,8 +537,8 @@ void QuicConnection::Dispatch(bool last) {
         break;
     }
   }
-  if (phase_ == Phase::kOpen && acked_since_dispatch_) {
-    acked_since_dispatch_ = false;
+  if (phase_ == Phase::kOpen && writable_pending_) {
+    writable_pending_ = false;
     if (on_writable) on_writable();
   }
 }

@@ -203,7 +203,7 @@ class QuicConnection final : public Connection,
   bool handshake_confirmed_ = false;
   bool crypto_progress_ = false;
   bool flush_posted_ = false;
-  bool acked_since_dispatch_ = false;
+  bool writable_pending_ = false;
   Status tls_failure_;  // why our certificate check or ALPN check refused the peer
   uint8_t tls_failure_alert_ = 0;
   std::string violation_;  // a framing violation found inside a callback
