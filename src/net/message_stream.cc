@@ -28,10 +28,11 @@ Status MessageReader::Feed(ByteView data, std::vector<Bytes>& out) {
       body_len_ = (size_t{header_[0]} << 24) | (size_t{header_[1]} << 16) |
                   (size_t{header_[2]} << 8) | size_t{header_[3]};
       if (body_len_ > max_) {
+        Status refused = Status::Rejected("a message of " + std::to_string(body_len_) +
+                                          " bytes exceeds the limit of " + std::to_string(max_));
         failed_ = true;
         Reset();
-        return Status::Rejected("a message of " + std::to_string(body_len_) +
-                                " bytes exceeds the limit of " + std::to_string(max_));
+        return refused;
       }
     }
     // Grows with what arrives, never by the announced length: a peer that announces big
