@@ -183,8 +183,7 @@ Result<std::shared_ptr<QuicConnection>> QuicConnection::Dial(
   crypto::RandomFill(dcid.data, dcid.datalen);
   scid.datalen = kCidBytes;
   crypto::RandomFill(scid.data, scid.datalen);
-  ngtcp2_vec no_token{nullptr, 0};
-  TOPO_RETURN_IF_ERROR(c->Init(dcid, scid, nullptr, NGTCP2_PROTO_VER_V1, no_token));
+  TOPO_RETURN_IF_ERROR(c->Init(dcid, scid, nullptr, NGTCP2_PROTO_VER_V1));
   return c;
 }
 
@@ -196,13 +195,14 @@ Result<std::shared_ptr<QuicConnection>> QuicConnection::Accept(
   scid.datalen = kCidBytes;
   crypto::RandomFill(scid.data, scid.datalen);
   c->original_dcid_ = initial.dcid;
-  TOPO_RETURN_IF_ERROR(c->Init(initial.scid, scid, &initial.dcid, initial.version, initial.token));
+  // The client's token, if any, is not passed on: only a token the server validated may be,
+  // and this endpoint issues none (no Retry, no NEW_TOKEN).
+  TOPO_RETURN_IF_ERROR(c->Init(initial.scid, scid, &initial.dcid, initial.version));
   return c;
 }
 
 Status QuicConnection::Init(const ngtcp2_cid& dcid, const ngtcp2_cid& scid,
-                            const ngtcp2_cid* original_dcid, uint32_t version,
-                            const ngtcp2_vec& token) {
+                            const ngtcp2_cid* original_dcid, uint32_t version) {
   ngtcp2_callbacks callbacks = Ngtcp2Callbacks::Make(inbound_);
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
@@ -211,7 +211,6 @@ Status QuicConnection::Init(const ngtcp2_cid& dcid, const ngtcp2_cid& scid,
   // Fixed windows: they are the bound on what a peer makes us buffer (no auto-tuning).
   settings.max_window = 0;
   settings.max_stream_window = 0;
-  settings.token = token;
 
   ngtcp2_transport_params params;
   ngtcp2_transport_params_default(&params);
@@ -628,8 +627,12 @@ void QuicConnection::Flush() {
         continue;
       }
       if (n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND) {
+        // Gone at ngtcp2 (reset under us): its queue no longer counts, its entries are skipped.
         auto it = streams_.find(stream_id);
-        if (it != streams_.end()) it->second.reset = true;  // gone at ngtcp2: skip its entries
+        if (it != streams_.end() && !it->second.reset) {
+          queued_bytes_ -= it->second.send.unacked_bytes();
+          it->second.reset = true;
+        }
         continue;
       }
       CloseWithError(static_cast<int>(n));

@@ -137,7 +137,7 @@ class QuicConnection final : public Connection,
   QuicConnection(ConnectionHost& host, const ConnectionConfig& config,
                  const asio::ip::udp::endpoint& remote, bool inbound);
   Status Init(const ngtcp2_cid& dcid, const ngtcp2_cid& scid, const ngtcp2_cid* original_dcid,
-              uint32_t version, const ngtcp2_vec& token);
+              uint32_t version);
 
   // Called by the ngtcp2 and GnuTLS callbacks (quic_connection.cc).
   friend struct Ngtcp2Callbacks;
