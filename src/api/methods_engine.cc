@@ -99,10 +99,14 @@ void AddNodeMethods(MethodTable& t, node::Node& n) {
                      {"socket", node::SocketPath(n.db())},
                      {"log", node::LogPath(n.db())},
                      {"log_level", node::LogLevelName(n.log().level())},
-                     // The network (issue 5) is not wired into the daemon yet: no address is
-                     // listened on and no peer is connected.
                      {"listening", nullptr},
                      {"peers", json::array()}};
+              if (auto* net = n.network()) {
+                json ns = net->Status();
+                j["listening"] = ns["listening"];
+                j["peers"] = ns["peers"];
+                j["known"] = ns["known"];
+              }
               auto id = n.identity();
               j["identity"] = id.ok() ? IdentityJson(n, **id) : json(nullptr);
               auto r = n.replica();
@@ -151,6 +155,38 @@ void AddNodeMethods(MethodTable& t, node::Node& n) {
             });
   AddMethod(t, {"identity.show", "This device's identity", {}, "the identity", json::object()},
             [&n](const json&) { return IdentityJson(n, *Check(n.identity())); });
+}
+
+void AddPeerMethods(MethodTable& t, node::Node& n) {
+  AddMethod(t,
+            {"peer.add",
+             "Adds a peer to keep connected (remembered across restarts)",
+             {{"address", "string, required: HOST:PORT, e.g. 127.0.0.1:7001 or [::1]:7001"},
+              {"device", "string, optional: its device key (hex): the connection is pinned to it"}},
+             "{address, device}",
+             {{"address", "127.0.0.1:7001"}, {"device", "5047f66b...(64 hex)"}}},
+            [&n](const json& params) {
+              std::string address = Str(params, "address");
+              std::optional<crypto::PublicKey> key;
+              if (auto d = OptionalString(params, "device")) {
+                auto k = HexDecodeFixed<32>(*d);
+                if (!k.ok())
+                  throw Failure{Status::InvalidArgument("device must be 64 hex characters")};
+                key = *k;
+              }
+              Check(n.AddPeer(address, key));
+              return json{{"address", address},
+                          {"device", key ? json(HexEncode(key->view())) : json(nullptr)}};
+            });
+  AddMethod(t, {"peer.list", "Connected peers and the addresses this node keeps dialing", {},
+                "{listening, peers: [{device, address, inbound, admission, sync}], known}",
+                json::object()},
+            [&n](const json&) {
+              Check(n.replica());
+              auto* net = n.network();
+              if (!net) throw Failure{Status::NotFound("this node has no network")};
+              return net->Status();
+            });
 }
 
 void AddObjectMethods(MethodTable& t, node::Node& n) {

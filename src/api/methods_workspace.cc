@@ -121,6 +121,8 @@ void CheckLinkPurpose(object::Replica& r, const codec::InviteLink& link,
             "--device-name NAME")};
 }
 
+}  // namespace
+
 // After an import: takes over the user identity another device handed to this one
 // (rewriting the key file), certifies this user's newly linked devices, hands keys to
 // members that lack them, publishes display names waiting for a key. Lines for the user.
@@ -160,6 +162,8 @@ std::string AfterImport(node::Node& n) {
     out += "published your display name in " + std::to_string(names) + " workspace(s)" + "\n";
   return out;
 }
+
+namespace {
 
 const std::pair<std::string, std::string> kWorkspaceParam{
     "workspace", "string, optional: workspace id or unique prefix (default: the default one)"};
@@ -293,6 +297,9 @@ void AddWorkspaceMethods(MethodTable& t, node::Node& n) {
               if (auto d = OptionalString(params, "expires"); d && !d->empty())
                 io.expires_at = SystemClock::Instance().NowMs() + ParseDuration(*d);
               io.addresses = Check(StringListParam(params, "addresses", false));
+              // Where the invitee can reach this node, unless the caller said.
+              if (io.addresses.empty() && n.network())
+                io.addresses.push_back(n.network()->local_address());
               return WriteInvite(o.r, group, io);
             });
 
@@ -312,6 +319,7 @@ void AddWorkspaceMethods(MethodTable& t, node::Node& n) {
               auto o = OpenNode(n);
               CheckLinkPurpose(o.r, link, codec::InvitePurpose::kMember);
               auto join = Check(o.r.AcceptInvite(link, o.id.cert));
+              Check(n.RememberJoin(link));
               Check(store::PutSetting(o.r.database(), PendingNameKey(link.group), username));
               Check(store::PutSetting(o.r.database(), kDefaultWorkspace,
                                       HexEncode(link.group.view())));
@@ -363,6 +371,7 @@ void AddWorkspaceMethods(MethodTable& t, node::Node& n) {
               }
               CheckLinkPurpose(o.r, link, codec::InvitePurpose::kDevice);
               auto join = Check(o.r.AcceptInvite(link, o.id.cert));
+              Check(n.RememberJoin(link));
               Check(store::PutSetting(o.r.database(), kDefaultWorkspace,
                                       HexEncode(link.group.view())));
               return json{{"workspace", HexEncode(link.group.view())},

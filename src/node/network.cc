@@ -373,7 +373,16 @@ void Network::OnApplied(std::span<const object::AppliedVertex> applied) {
     // Big batches are what a sync brings: the peers reconcile them; new writes are small.
     if (ids.size() <= kMaxAnnounceIds) Announce(object, ids);
   }
-  if (groups_changed) CheckMembership();
+  if (groups_changed) {
+    CheckMembership();
+    if (!groups_changed_posted_) {
+      groups_changed_posted_ = true;
+      asio::post(io_, [this] {
+        groups_changed_posted_ = false;
+        if (on_groups_changed && !stopping_) on_groups_changed();
+      });
+    }
+  }
 }
 
 void Network::Announce(const codec::ObjectId& object, const std::vector<codec::VertexId>& ids) {

@@ -80,6 +80,8 @@ class Network {
   void Join(const codec::InviteLink& link, const codec::JoinOp& join);
 
   nlohmann::json Status() const;
+  // Called (posted to the loop, coalesced) after a batch changed a group.
+  std::function<void()> on_groups_changed;
   // Closes every connection, then calls `done`.
   void Stop(std::function<void()> done);
 
@@ -124,6 +126,7 @@ class Network {
   std::vector<Known> known_;
   asio::steady_timer redial_timer_;
   bool stopping_ = false;
+  bool groups_changed_posted_ = false;
   uint64_t next_peer_ = 1;
 };
 

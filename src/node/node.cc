@@ -3,6 +3,8 @@
 #include <asio/post.hpp>
 
 #include "node/identity.h"
+#include "store/settings.h"
+#include "util/encoding.h"
 #include "util/clock.h"
 
 namespace topo::node {
@@ -28,6 +30,67 @@ Status Node::OpenReplica() {
   auto r = object::Replica::Open(db(), identity_->device.Clone(), o);
   if (!r.ok()) return r.status();
   replica_ = std::move(r).value();
+  return StartNetwork();
+}
+
+namespace {
+constexpr std::string_view kPeerPrefix = "peer.";
+constexpr std::string_view kJoinPrefix = "join.pending.";
+}  // namespace
+
+Status Node::StartNetwork() {
+  if (!options_.network) return Status::Ok();
+  NetworkOptions no;
+  no.bind = options_.bind.empty() ? kDefaultBind : options_.bind;
+  auto n = Network::Start(io_, *replica_, identity_->device, log_, no);
+  if (!n.ok()) return n.status();
+  network_ = std::move(n).value();
+  network_->on_groups_changed = [this] {
+    if (on_groups_changed) on_groups_changed();
+  };
+  // Known peers, and joins not yet applied, from the settings.
+  auto peers = store::ListSettings(replica_->database(), std::string(kPeerPrefix));
+  if (peers.ok())
+    for (const auto& [key, device] : *peers) {
+      std::optional<crypto::PublicKey> pinned;
+      if (auto k = HexDecodeFixed<32>(device); k.ok()) pinned = *k;
+      network_->AddPeer(key.substr(kPeerPrefix.size()), pinned);
+    }
+  auto joins = store::ListSettings(replica_->database(), std::string(kJoinPrefix));
+  if (joins.ok())
+    for (const auto& [key, text] : *joins) {
+      auto link = codec::DecodeInviteLink(text);
+      if (!link.ok()) continue;
+      if (replica_->MayRead(identity_->device.public_key(), link->group).value_or(false)) {
+        (void)store::DeleteSetting(replica_->database(), key);  // a member now
+        continue;
+      }
+      network_->Join(*link, codec::MakeJoinOp(*link, identity_->cert));
+    }
+  return Status::Ok();
+}
+
+Status Node::AddPeer(const std::string& address, std::optional<crypto::PublicKey> key) {
+  auto r = replica();
+  if (!r.ok()) return r.status();
+  if (auto s = store::PutSetting((*r)->database(), std::string(kPeerPrefix) + address,
+                                 key ? HexEncode(key->view()) : "");
+      !s.ok())
+    return s;
+  if (network_) network_->AddPeer(address, key);
+  return Status::Ok();
+}
+
+Status Node::RememberJoin(const codec::InviteLink& link) {
+  auto r = replica();
+  if (!r.ok()) return r.status();
+  if (auto s = store::PutSetting((*r)->database(),
+                                 std::string(kJoinPrefix) + HexEncode(link.group.view()),
+                                 codec::EncodeInviteLink(link));
+      !s.ok())
+    return s;
+  if (network_ && !link.addresses.empty())
+    network_->Join(link, codec::MakeJoinOp(link, identity_->cert));
   return Status::Ok();
 }
 
@@ -62,9 +125,15 @@ void Node::Stop(std::string why) {
   if (stopping_) return;
   stopping_ = true;
   log_.Info("stopping: " + why);
-  asio::post(io_, [this, why = std::move(why)] {
-    if (on_stop) on_stop(why);
-  });
+  auto finish = [this, why] {
+    asio::post(io_, [this, why] {
+      if (on_stop) on_stop(why);
+    });
+  };
+  if (network_)
+    network_->Stop(finish);
+  else
+    finish();
 }
 
 }  // namespace topo::node

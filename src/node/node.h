@@ -16,6 +16,7 @@
 #include <string>
 
 #include "node/log.h"
+#include "node/network.h"
 #include "object/replica.h"
 #include "store/keystore.h"
 
@@ -24,8 +25,13 @@ namespace topo::node {
 struct NodeOptions {
   std::string db;
   std::optional<std::string> passphrase;  // of the key file, kept for rewrites (AdoptUser)
-  std::string bind;                       // the network address asked for ("" = none yet)
+  // Where the network listens for peers ("HOST:PORT"); empty: kDefaultBind. A node without
+  // a network (tests of the RPC layer) sets `network` false.
+  std::string bind;
+  bool network = true;
 };
+
+constexpr char kDefaultBind[] = "127.0.0.1:0";
 
 class Node {
  public:
@@ -46,17 +52,30 @@ class Node {
   // NotFound (with the command that creates one) until there is an identity.
   Result<object::Replica*> replica();
   Result<store::DeviceIdentity*> identity();
+  // The network, once there is an identity (nullptr before, or when options.network is off).
+  Network* network() { return network_.get(); }
+
+  // Peers to keep connected, kept in the database's settings (peer.<address> = device key
+  // hex or ""): dialed now and whenever the node starts.
+  Status AddPeer(const std::string& address, std::optional<crypto::PublicKey> key);
+  // After accepting an invite: remembers the link until the join is applied here and dials
+  // the inviter with the join claim.
+  Status RememberJoin(const codec::InviteLink& link);
 
   // Asks the loop to stop: `on_stop` runs (the owner closes what it serves), then the loop
   // ends once nothing is pending.
   void Stop(std::string why);
   bool stopping() const { return stopping_; }
   std::function<void(const std::string& why)> on_stop;
+  // A group changed through the network (vertices from a peer, or written here): the api
+  // layer does what that calls for (share keys with a new member, ...). Posted, coalesced.
+  std::function<void()> on_groups_changed;
 
  private:
   Node(asio::io_context& io, NodeOptions options, Log& log)
       : io_(io), options_(std::move(options)), log_(log) {}
   Status OpenReplica();
+  Status StartNetwork();
 
   asio::io_context& io_;
   NodeOptions options_;
@@ -64,6 +83,7 @@ class Node {
   uint64_t started_at_ms_ = 0;
   std::unique_ptr<store::DeviceIdentity> identity_;
   std::unique_ptr<object::Replica> replica_;
+  std::unique_ptr<Network> network_;
   bool stopping_ = false;
 };
 

@@ -1,0 +1,100 @@
+// Daemons on loopback: a workspace made, joined through invite links over QUIC, written on
+// every side, converged live; a removed device disconnected and refused.
+#include <chrono>
+#include <thread>
+
+#include "cli/cli_fixture.h"
+
+namespace topo::cli_test {
+namespace {
+
+class CliNetworkTest : public CliTest {
+ protected:
+  // Polls `probe` until it returns true or `seconds` pass.
+  template <typename F>
+  bool Eventually(F probe, int seconds = 30) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (probe()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return probe();
+  }
+  json StateOr(const std::string& db, const std::string& id) {
+    TopoResult r = AtJson(db, {"object", "show", id});
+    if (r.exit_code != 0) return json();
+    json j = json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? json() : j["state"];
+  }
+  std::set<std::string> PeerDevices(const std::string& db) {
+    std::set<std::string> out;
+    TopoResult r = AtJson(db, {"rpc", "call", "peer.list"});
+    json j = json::parse(r.out, nullptr, false);
+    if (j.is_discarded()) return out;
+    for (const auto& p : j["peers"]) out.insert(p["device"].get<std::string>());
+    return out;
+  }
+  std::string DeviceKey(const std::string& db) { return Json(db, {"identity"})["device_key"]; }
+  size_t Members(const std::string& db) {
+    TopoResult r = AtJson(db, {"members"});
+    json j = json::parse(r.out, nullptr, false);
+    return r.exit_code == 0 && !j.is_discarded() ? j.size() : size_t{0};
+  }
+};
+
+TEST_F(CliNetworkTest, ThreeDaemonsJoinThroughLinksAndConvergeLive) {
+  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  json status = Json("alice.db", {"status"});
+  ASSERT_TRUE(status["listening"].is_string()) << status;
+  EXPECT_EQ(status["listening"].get<std::string>().rfind("127.0.0.1:", 0), 0u);
+
+  // The invite link carries alice's address and device key: accepting dials her.
+  std::string link_bob = Json("alice.db", {"invite", "--uses", "1"})["link"];
+  std::string link_carol = Json("alice.db", {"invite", "--uses", "1"})["link"];
+  Json("bob.db", {"accept", link_bob, "--username", "bob"});
+  Json("carol.db", {"accept", link_carol, "--username", "carol"});
+
+  ASSERT_TRUE(Eventually([&] { return Members("alice.db") == 3; })) << Members("alice.db");
+  ASSERT_TRUE(Eventually([&] { return Members("bob.db") == 3 && Members("carol.db") == 3; }))
+      << Members("bob.db") << " " << Members("carol.db");
+
+  // An object inside the workspace, written on every side.
+  std::string id = Json("alice.db", {"object", "create", "--type", "counter"})["object"];
+  ASSERT_TRUE(Eventually([&] { return !StateOr("bob.db", id).is_null(); }))
+      << "the new object reaches bob";
+  ASSERT_TRUE(Eventually([&] { return !StateOr("carol.db", id).is_null(); }));
+  Update("alice.db", id, "", {"add", "1"});
+  Update("bob.db", id, "", {"add", "10"});
+  Update("carol.db", id, "", {"add", "100"});
+  for (const char* db : {"alice.db", "bob.db", "carol.db"})
+    EXPECT_TRUE(Eventually([&] { return StateOr(db, id)["value"] == 111; }))
+        << db << ": " << StateOr(db, id);
+}
+
+TEST_F(CliNetworkTest, ARemovedDeviceIsDisconnectedAndRefused) {
+  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  std::string link = Json("alice.db", {"invite"})["link"];
+  Json("bob.db", {"accept", link, "--username", "bob"});
+  Json("carol.db", {"accept", link, "--username", "carol"});
+  const std::string bob = DeviceKey("bob.db"), carol = DeviceKey("carol.db");
+  ASSERT_TRUE(Eventually([&] { return Members("alice.db") == 3; }));
+  ASSERT_TRUE(Eventually([&] {
+    auto peers = PeerDevices("alice.db");
+    return peers.count(bob) && peers.count(carol);
+  }));
+  std::string id = Json("alice.db", {"object", "create", "--type", "counter"})["object"];
+  ASSERT_TRUE(Eventually([&] { return !StateOr("carol.db", id).is_null(); }));
+
+  Json("alice.db", {"remove", "carol", "--bar"});
+  EXPECT_TRUE(Eventually([&] { return !PeerDevices("alice.db").count(carol); }))
+      << "alice's node closes carol's connection once carol is removed";
+  Update("alice.db", id, "", {"add", "5"});
+  ASSERT_TRUE(Eventually([&] { return StateOr("bob.db", id)["value"] == 5; }));
+  // Carol is refused from then on: she dials again and again, and gets nothing new.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_FALSE(PeerDevices("alice.db").count(carol));
+  EXPECT_NE(StateOr("carol.db", id)["value"], 5);
+}
+
+}  // namespace
+}  // namespace topo::cli_test
