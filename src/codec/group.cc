@@ -365,6 +365,14 @@ crypto::SigningKey InviteSigningKey(const crypto::SecretBytes& secret) {
   return crypto::SigningKey::FromSeed(seed.view()).value();
 }
 
+JoinOp MakeJoinOp(const InviteLink& link, const DeviceCertificate& self) {
+  auto secret = crypto::SecretBytes::CopyOf(link.secret.view());
+  JoinOp join{link.invite, self, {}};
+  join.proof =
+      InviteSigningKey(secret).Sign(InviteProofDigest(link.group, link.invite, self).view());
+  return join;
+}
+
 std::string EncodeInviteLink(const InviteLink& link) {
   Writer w;
   w.Fixed(link.group);

@@ -194,4 +194,9 @@ std::string EncodeInviteLink(const InviteLink& link);
 // InvalidArgument, with a message a user understands, when the text is not an invite link.
 Result<InviteLink> DecodeInviteLink(std::string_view text);
 
+// The join a device makes with an invite link: the invite, the device's certificate and
+// the proof that it holds the link's secret. The same claim, shown when connecting, lets a
+// peer serve a pending joiner the group object its join waits for (Replica::MayReadAsJoiner).
+JoinOp MakeJoinOp(const InviteLink& link, const DeviceCertificate& self);
+
 }  // namespace topo::codec

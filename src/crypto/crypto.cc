@@ -42,7 +42,7 @@ SecretBytes::~SecretBytes() {
 }
 SecretBytes SecretBytes::Random(size_t n) {
   SecretBytes s(n);
-  if (n) randombytes_buf(s.data_, n);
+  if (n) RandomFill(s.data_, n);
   return s;
 }
 SecretBytes SecretBytes::CopyOf(ByteView b) {
@@ -58,8 +58,37 @@ bool ConstantTimeEqual(ByteView a, ByteView b) {
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+namespace {
+thread_local SeededRandomScope* seeded_scope = nullptr;
+}  // namespace
+
+SeededRandomScope::SeededRandomScope(uint64_t seed) : outer_(seeded_scope), seed_(seed) {
+  EnsureSodium();
+  seeded_scope = this;
+}
+SeededRandomScope::~SeededRandomScope() { seeded_scope = outer_; }
+
+bool SeededRandomScope::Draw(uint8_t* out, size_t n) {
+  SeededRandomScope* s = seeded_scope;
+  if (!s) return false;
+  // Each draw gets its own key: BLAKE2b of (seed, draw number), so a draw's bytes do not
+  // depend on how long the earlier draws were.
+  uint8_t in[16];
+  for (int i = 0; i < 8; ++i) {
+    in[i] = static_cast<uint8_t>(s->seed_ >> (8 * i));
+    in[8 + i] = static_cast<uint8_t>(s->draws_ >> (8 * i));
+  }
+  ++s->draws_;
+  uint8_t key[randombytes_SEEDBYTES];
+  crypto_generichash(key, sizeof key, in, sizeof in, nullptr, 0);
+  randombytes_buf_deterministic(out, n, key);
+  sodium_memzero(key, sizeof key);
+  return true;
+}
+
 void RandomFill(uint8_t* out, size_t n) {
   EnsureSodium();
+  if (SeededRandomScope::Draw(out, n)) return;
   randombytes_buf(out, n);
 }
 
@@ -94,7 +123,11 @@ SigningKey SigningKey::Generate() {
   EnsureSodium();
   SigningKey k;
   k.secret_ = SecretBytes(crypto_sign_SECRETKEYBYTES);
-  crypto_sign_keypair(k.public_.data(), k.secret_.data());
+  SecretBytes seed(crypto_sign_SEEDBYTES);
+  if (SeededRandomScope::Draw(seed.data(), seed.size()))
+    crypto_sign_seed_keypair(k.public_.data(), k.secret_.data(), seed.data());
+  else
+    crypto_sign_keypair(k.public_.data(), k.secret_.data());
   return k;
 }
 Result<SigningKey> SigningKey::FromSeed(ByteView seed) {
@@ -132,7 +165,11 @@ BoxKey BoxKey::Generate() {
   EnsureSodium();
   BoxKey k;
   k.secret_ = SecretBytes(crypto_box_SECRETKEYBYTES);
-  crypto_box_keypair(k.public_.data(), k.secret_.data());
+  SecretBytes seed(crypto_box_SEEDBYTES);
+  if (SeededRandomScope::Draw(seed.data(), seed.size()))
+    crypto_box_seed_keypair(k.public_.data(), k.secret_.data(), seed.data());
+  else
+    crypto_box_keypair(k.public_.data(), k.secret_.data());
   return k;
 }
 Result<BoxKey> BoxKey::FromSecret(ByteView secret32) {
@@ -163,7 +200,28 @@ Bytes Seal(const BoxPublicKey& recipient, ByteView plaintext) {
   EnsureSodium();
   static_assert(kSealOverhead == crypto_box_SEALBYTES);
   Bytes out(plaintext.size() + crypto_box_SEALBYTES);
-  crypto_box_seal(out.data(), plaintext.data(), plaintext.size(), recipient.data());
+  uint8_t seed[crypto_box_SEEDBYTES];
+  if (!SeededRandomScope::Draw(seed, sizeof seed)) {
+    crypto_box_seal(out.data(), plaintext.data(), plaintext.size(), recipient.data());
+    return out;
+  }
+  // crypto_box_seal's construction with a seeded ephemeral key: epk || box(m) under the
+  // nonce BLAKE2b-192(epk || recipient). crypto_box_seal_open opens it.
+  uint8_t esk[crypto_box_SECRETKEYBYTES];
+  crypto_box_seed_keypair(out.data(), esk, seed);
+  uint8_t nonce[crypto_box_NONCEBYTES];
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, sizeof nonce);
+  crypto_generichash_update(&st, out.data(), crypto_box_PUBLICKEYBYTES);
+  crypto_generichash_update(&st, recipient.data(), recipient.size());
+  crypto_generichash_final(&st, nonce, sizeof nonce);
+  // It fails only for a recipient key that is a low-order point: a box nobody opens then,
+  // as crypto_box_seal leaves it.
+  if (crypto_box_easy(out.data() + crypto_box_PUBLICKEYBYTES, plaintext.data(), plaintext.size(),
+                      nonce, recipient.data(), esk) != 0)
+    sodium_memzero(out.data(), out.size());
+  sodium_memzero(esk, sizeof esk);
+  sodium_memzero(seed, sizeof seed);
   return out;
 }
 

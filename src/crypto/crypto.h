@@ -61,6 +61,29 @@ FixedBytes<N> RandomFixed() {
   return f;
 }
 
+// Seeded randomness, for the deterministic simulator (sync/sim.h) and tests. While a
+// SeededRandomScope lives, every random draw made on its thread (RandomFill, RandomFixed,
+// SecretBytes::Random, the ephemeral key inside Seal) comes from a ChaCha20 stream keyed by
+// `seed` instead of the system generator, so a run that makes epoch keys, invite secrets
+// and sealed boxes makes the same bytes every time. Predictable by design: a node never
+// creates one. Scopes nest (the innermost wins); other threads are not affected.
+class SeededRandomScope {
+ public:
+  explicit SeededRandomScope(uint64_t seed);
+  ~SeededRandomScope();
+  SeededRandomScope(const SeededRandomScope&) = delete;
+  SeededRandomScope& operator=(const SeededRandomScope&) = delete;
+
+  // Fills `out` from the stream of the innermost scope on this thread; false (and nothing
+  // written) when there is none.
+  static bool Draw(uint8_t* out, size_t n);
+
+ private:
+  SeededRandomScope* outer_;
+  uint64_t seed_;
+  uint64_t draws_ = 0;
+};
+
 // ---- BLAKE2b-256 with domain separation ----
 // Hash = BLAKE2b-256( len(domain) as one byte || domain || data ). Domains are ASCII
 // constants such as "topo.vertex.v1"; two domains never produce the same preimage.

@@ -147,6 +147,28 @@ class Replica {
   Result<GroupState> GroupStateOf(const codec::ObjectId& group);
   // Ids of the groups applied here.
   Result<std::vector<codec::ObjectId>> ListGroups();
+
+  // ---- entitlement: who may receive an object's vertices from this replica ----
+  // An open object (in no group): any device. A group object, and every object inside the
+  // group: the group's current member devices, as the ACL state at the group's heads here
+  // says (GroupState::devices(): every device of every member user, also a linked device
+  // not yet certified, since epoch keys are sealed to all of them). A device that was
+  // removed, left or was never let in may not: not even what it once read (it keeps what
+  // it holds; it is served nothing more). A pending joiner, whose join is written but not
+  // applied here, is not a member yet: see MayReadAsJoiner.
+  // NotFound when `object` is not applied here (nothing to serve).
+  Result<bool> MayRead(const crypto::PublicKey& device, const codec::ObjectId& object);
+  // A pending joiner: `join` (what its join carries: codec::MakeJoinOp) proves that
+  // `device` holds the secret of an invite of `group` that is open here now (exists, not
+  // revoked, used up or expired, the certificate and proof verify, the device is neither a
+  // member nor removed). Such a device may read the group object itself, and nothing
+  // inside the group: it needs the group's vertices for its join (which names the invite
+  // as its parent) to apply, and once its join is applied here it is a member (MayRead).
+  // The claim binds the certificate's device key, which must be `device` (the peer the
+  // transport authenticated), so a copy of someone else's join proves nothing.
+  // False when `group` is not a group applied here.
+  Result<bool> MayReadAsJoiner(const crypto::PublicKey& device, const codec::ObjectId& group,
+                               const codec::JoinOp& join);
   ObjectEngine& engine() { return engine_; }
 
   // ---- remote vertices ----

@@ -124,10 +124,7 @@ Result<codec::VertexId> Replica::AcceptInvite(const codec::InviteLink& link,
                                               const codec::DeviceCertificate& self) {
   if (self.device_key != key_.public_key())
     return Status::InvalidArgument("the certificate is not this device's");
-  auto secret = crypto::SecretBytes::CopyOf(link.secret.view());
-  codec::JoinOp join{link.invite, self, {}};
-  join.proof = codec::InviteSigningKey(secret).Sign(
-      codec::InviteProofDigest(link.group, link.invite, self).view());
+  codec::JoinOp join = codec::MakeJoinOp(link, self);
   codec::Vertex v;
   v.type = codec::kGroupOpType;
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
@@ -309,6 +306,32 @@ Result<std::vector<codec::ObjectId>> Replica::ListGroups() {
     if (bp == &GroupBlueprint()) groups.push_back(id);
   }
   return groups;
+}
+
+Result<bool> Replica::MayRead(const crypto::PublicKey& device, const codec::ObjectId& object) {
+  TOPO_ASSIGN_OR_RETURN(std::optional<codec::ObjectId> group, engine_.GroupOf(object));
+  if (!group) return true;  // an open object
+  TOPO_ASSIGN_OR_RETURN(GroupIndex * index, engine_.GroupIndexOf(*group));
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(index->Heads()));
+  return snap->state.devices().count(device) > 0;
+}
+
+Result<bool> Replica::MayReadAsJoiner(const crypto::PublicKey& device, const codec::ObjectId& group,
+                                      const codec::JoinOp& join) {
+  auto index = engine_.GroupIndexOf(group);
+  if (!index.ok()) {
+    if (index.status().code() == Code::kNotFound) return false;
+    return index.status();
+  }
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, (*index)->At((*index)->Heads()));
+  // The join's own rule, as if `device` wrote it now on the heads here.
+  GroupVertex v;
+  v.vertex.object_id = group;
+  v.vertex.type = codec::kGroupOpType;
+  v.vertex.author = device;
+  v.vertex.created_at = options_.clock->NowMs();
+  v.op = join;
+  return snap->state.Check(v).ok();
 }
 
 Result<std::vector<codec::VertexId>> Replica::HealAllGroups() {

@@ -90,7 +90,7 @@ Result<Frame> DecodeFrame(ByteView bytes) {
       h.objects.resize(n);
       for (auto& o : h.objects) {
         TOPO_RETURN_IF_ERROR(r.Fixed("hello.object", o.object));
-        TOPO_RETURN_IF_ERROR(r.Varint("hello.items", o.items));
+        TOPO_RETURN_IF_ERROR(r.VarintMax("hello.items", kMaxOfferItems, o.items));
       }
       for (size_t i = 1; i < h.objects.size(); ++i)
         if (!(h.objects[i - 1].object < h.objects[i].object))

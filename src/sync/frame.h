@@ -2,8 +2,8 @@
 //
 //   frame = u8 version (= 1), u8 type, varint request_id, body (to the end of the frame)
 //
-//   1 hello      varint n (0..kMaxHelloObjects), n * ([32] object, varint item_count),
-//                objects strictly ascending
+//   1 hello      varint n (0..kMaxHelloObjects), n * ([32] object, varint item_count
+//                (<= kMaxOfferItems)), objects strictly ascending
 //   2 reconcile  [32] object, u8 algorithm (1 riblt, 2 negentropy), varint len + payload
 //                (len <= kMaxFrameBytes): a request
 //   6 reconciled the same body: the answer to a reconcile
@@ -38,6 +38,9 @@ namespace topo::sync {
 constexpr uint8_t kFrameVersion = 1;
 constexpr size_t kMaxFrameBytes = size_t{4} << 20;
 constexpr size_t kMaxHelloObjects = 65536;
+// No object holds more vertices than this: a hello claiming more is a lie, refused when it
+// is decoded (the claim costs the receiver nothing but the session).
+constexpr uint64_t kMaxOfferItems = uint64_t{1} << 32;
 constexpr size_t kMaxWantIds = 4096;
 constexpr size_t kMaxErrorBytes = 1024;
 

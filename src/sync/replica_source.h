@@ -1,33 +1,39 @@
-// ReplicaSource: a SyncSource over a Replica. Keeps, per object, the two reconciliation
-// sets (a RibltSketch and a negentropy RangeIndex of (created_at, id) items), built once
-// from the store when made and kept current from then on by the Replica's applied-vertex
-// observer: never rebuilt per session.
+// ReplicaSource: what one peer's session sees of this node (a SyncSource). A cheap view over
+// the node's ReplicaIndex (sync/replica_index.h), which one replica shares among all its
+// peers: the view adds only `may_offer`, the objects this peer may be offered (the node
+// builds it from entitlement: object::Replica::MayRead with the peer's device key, and
+// MayReadAsJoiner for a pending joiner's claim).
 //
-// Memory: about 60 bytes per vertex for the range index plus one sketch per object
-// (capacity x 48 bytes; 192 KiB at the default). Objects with few vertices get a small
-// sketch (RibltSessionOptions and the peer's cap bound what a session uses).
+// `may_offer` is asked each time the session builds a hello (Offers) and each time the peer
+// asks to reconcile or fetch an object (Offered), so a predicate that reads the replica's
+// group state follows membership changes by itself; one that caches is refreshed with
+// SetMayOffer. Sketch, Items and Vertex do not filter: a session asks them only for objects
+// it offered (checked with Offered first) or the peer offered (its own pulls).
 //
-// Not thread-safe; used from the Replica's thread. Registers itself as the Replica's
-// applied-vertex observer (one at a time) and removes itself when destroyed.
+// Not thread-safe; used from the Replica's thread. The index must outlive the view.
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
 
 #include "object/replica.h"
-#include "sync/range_index.h"
+#include "sync/replica_index.h"
 #include "sync/session.h"
 
 namespace topo::sync {
 
 class ReplicaSource final : public SyncSource {
  public:
-  // `may_offer` says which objects the peer may read (nullptr: all of them).
+  using MayOffer = std::function<bool(const codec::ObjectId&)>;
+
+  // A view for one peer over a shared index. `may_offer` nullptr: every object.
+  explicit ReplicaSource(ReplicaIndex& index, MayOffer may_offer = nullptr)
+      : index_(index), may_offer_(std::move(may_offer)) {}
+  // A view over an index of its own, made from `replica` (one peer per replica: tests and
+  // benchmarks). It takes the replica's applied-vertex observer like any ReplicaIndex.
   static Result<std::unique_ptr<ReplicaSource>> Make(
-      object::Replica& replica, std::function<bool(const codec::ObjectId&)> may_offer = nullptr,
+      object::Replica& replica, MayOffer may_offer = nullptr,
       size_t sketch_capacity = kDefaultSketchCapacity);
-  ~ReplicaSource() override;
 
   std::vector<HelloFrame::Offer> Offers() override;
   bool Offered(const codec::ObjectId& object) override;
@@ -36,22 +42,17 @@ class ReplicaSource final : public SyncSource {
   std::optional<StoredVertex> Vertex(const codec::ObjectId& object,
                                      const codec::VertexId& id) override;
 
-  // Changes which objects the peer may read (after a membership change).
-  void SetMayOffer(std::function<bool(const codec::ObjectId&)> may_offer);
+  // Changes which objects the peer may be offered (after a membership change).
+  void SetMayOffer(MayOffer may_offer);
+  ReplicaIndex& index() { return index_; }
 
  private:
-  explicit ReplicaSource(object::Replica& replica) : replica_(replica) {}
-  void Add(const codec::ObjectId& object, const codec::VertexId& id, uint64_t created_at);
+  ReplicaSource(std::unique_ptr<ReplicaIndex> owned, MayOffer may_offer)
+      : owned_(std::move(owned)), index_(*owned_), may_offer_(std::move(may_offer)) {}
 
-  struct Sets {
-    explicit Sets(size_t capacity) : sketch(capacity) {}
-    RibltSketch sketch;
-    RangeIndex items;
-  };
-  object::Replica& replica_;
-  std::function<bool(const codec::ObjectId&)> may_offer_;
-  size_t sketch_capacity_ = kDefaultSketchCapacity;
-  std::map<codec::ObjectId, std::unique_ptr<Sets>> sets_;
+  std::unique_ptr<ReplicaIndex> owned_;  // set only by Make(replica, ...)
+  ReplicaIndex& index_;
+  MayOffer may_offer_;
 };
 
 }  // namespace topo::sync

@@ -333,6 +333,10 @@ Status Session::Receive(ByteView bytes, uint64_t now) {
 
 Status Session::OnHello(uint64_t seen, const HelloFrame& f, uint64_t /*now*/) {
   if (seen > 1) return Violation(0, "a hello with request id " + std::to_string(seen));
+  if (f.objects.size() > options_.max_offers)
+    return Violation(0, "a hello offering " + std::to_string(f.objects.size()) +
+                            " objects, over this node's bound of " +
+                            std::to_string(options_.max_offers));
   if (seen == 1) hello_acked_ = true;
   if (seen == 0) Send(1, HelloFrame{source_.Offers()});
   if (hello_received_) return Status::Ok();  // again: its first copy counts

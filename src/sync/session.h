@@ -64,6 +64,10 @@ struct SessionOptions {
   size_t parallel_reconciles = 8;                     // objects reconciled at once
   uint64_t negentropy_frame_limit = size_t{1} << 20;  // keeps messages far below a frame's bound
   RibltSessionOptions riblt;
+  // A hello offering more objects than this ends the session (a violation): the node sets
+  // it from what it expects a peer to hold, so an oversized claim costs one decoded frame,
+  // not a pull per claimed object. At most kMaxHelloObjects (the frame's own bound).
+  size_t max_offers = kMaxHelloObjects;
   // Several sources: the node's planner, shared by its sessions (one `peer` number each),
   // decides what this session asks for, so needed ids are split among the peers holding
   // them and re-planned when one stalls or fails. Unset: the session asks its peer for

@@ -46,6 +46,44 @@ TEST(Box, SealOpensOnlyForRecipient) {
   EXPECT_EQ(again->public_key(), alice.public_key());
 }
 
+TEST(SeededRandom, RepeatsWithinAScopeAndOnlyThere) {
+  auto draw = [] {
+    Bytes out;
+    auto box = BoxKey::Generate();
+    auto sign = SigningKey::Generate();
+    auto secret = SecretBytes::Random(32);
+    auto sealed = Seal(box.public_key(), secret.view());
+    auto opened = box.Open(sealed);  // a seeded seal is an ordinary sealed box
+    EXPECT_TRUE(opened.ok());
+    if (opened.ok()) {
+      EXPECT_TRUE(ConstantTimeEqual(opened->view(), secret.view()));
+    }
+    for (ByteView part : {box.public_key().view(), sign.public_key().view(), secret.view(),
+                          ByteView(sealed), RandomFixed<24>().view()})
+      out.insert(out.end(), part.begin(), part.end());
+    return out;
+  };
+  Bytes a, b, c, unseeded;
+  {
+    SeededRandomScope scope(7);
+    a = draw();
+  }
+  {
+    SeededRandomScope scope(7);
+    b = draw();
+    {
+      SeededRandomScope inner(8);
+      c = draw();
+    }
+    EXPECT_NE(draw(), b);  // the outer scope's stream goes on after the inner one
+  }
+  unseeded = draw();
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NE(a, unseeded);
+  EXPECT_NE(unseeded, draw());
+}
+
 TEST(Aead, AuthenticatesAdAndCiphertext) {
   auto key = SecretBytes::Random(32);
   auto nonce = RandomFixed<24>();

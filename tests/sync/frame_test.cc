@@ -76,6 +76,9 @@ TEST(SyncFrame, MalformedFramesAreRefusedWithTheField) {
   Bytes unsorted = EncodeFrame({0, HelloFrame{{{Filled<32>(2), 0}, {Filled<32>(1), 0}}}});
   ExpectCorrupt(unsorted, "not sorted");
   ExpectCorrupt({1, 1, 0, 0x80, 0x80, 0x04}, "hello.count");
+  // hello: an item count no object reaches (a trillion) is a lie, refused here.
+  ExpectCorrupt(EncodeFrame({0, HelloFrame{{{Filled<32>(1), 1'000'000'000'000}}}}), "hello.items");
+  EXPECT_TRUE(DecodeFrame(EncodeFrame({0, HelloFrame{{{Filled<32>(1), kMaxOfferItems}}}})).ok());
   // reconcile: unknown algorithm, payload longer than the frame.
   Bytes rec = EncodeFrame({0, ReconcileFrame{Filled<32>(1), Algorithm::kRiblt, {1}}});
   rec[3 + 32] = 7;

@@ -302,6 +302,30 @@ TEST(SyncSession, WhatWasNotAskedForIsAViolation) {
   ADD_FAILURE() << "b never asked for vertices";
 }
 
+// An oversized claim costs one decoded frame: a hello offering more objects than the node's
+// bound ends the session, before anything is pulled.
+TEST(SyncSession, AHelloOfferingTooManyObjectsEndsTheSession) {
+  Node b;
+  SessionOptions o;
+  o.max_offers = 2;
+  HelloFrame hello;
+  for (uint8_t i = 1; i <= 3; ++i) {
+    codec::ObjectId id;
+    id.bytes[0] = i;
+    hello.objects.push_back({id, 1});
+  }
+  Session s(*b.source, o);
+  s.Start(0);
+  (void)s.TakeOutgoing();
+  Status st = s.Receive(EncodeFrame({0, hello}), 0);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("a hello offering 3 objects"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(s.PullComplete());
+  hello.objects.pop_back();
+  Session fits(*b.source, o);
+  EXPECT_TRUE(fits.Receive(EncodeFrame({0, hello}), 0).ok());
+}
+
 // Several sources: a fresh node pulls one object from two peers that both hold it; a shared
 // planner splits the ids between the two sessions, and when one source stalls, what was
 // asked of it is asked of the other.
