@@ -1,15 +1,17 @@
 // topo-bench sync-sim: a fresh node catches up with one that holds N vertices of one
 // object, through two Sessions joined by an unconstrained in-process link (no latency, no
 // loss: what the simulator's link is with every fault off). Timed: the whole session
-// (reconciliation, wants, vertices frames) and the receiver's ingest (decode, verify on
-// every core, apply, commit), which is what bounds it. Then the same vertices go straight
-// into a third node, parents first, through Replica::Ingest: vs_ingest compares the two in
-// one run.
+// (reconciliation, wants, vertices frames) and the receiver's ingest through an
+// object::IngestPipeline (verify on every core while earlier vertices are applied and
+// committed, and while frames move), which is what bounds it. Then the same vertices go
+// straight into a third node, parents first, through Replica::Ingest: vs_ingest compares the
+// two in one run.
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 
 #include "bench/benches.h"
+#include "object/ingest_pipeline.h"
 #include "object/replica.h"
 #include "sync/replica_source.h"
 #include "sync/session.h"
@@ -50,26 +52,35 @@ Json RunSyncSim(const SyncSimOptions& options) {
   const double cpu_before = ProcessCpuSeconds();
   from.Start(0);
   to.Start(0);
+  // The receiver's vertices verify on every core while earlier ones are applied and while
+  // the sessions run; the pipeline holds at most max_pending of them (Add applies the
+  // oldest batches when it is full, as a node stops reading the stream).
+  object::IngestPipeline pipe(*receiver);
   std::deque<std::pair<bool, Bytes>> wire;  // (to the receiver?, frame)
-  std::vector<Bytes> pending;
-  uint64_t applied = 0, wire_bytes = 0, next_progress = gen.vertices / 10;
-  auto flush = [&] {
-    if (pending.empty()) return;
-    auto r = Check(receiver->Ingest(std::move(pending)), "receiver ingest");
-    pending = {};
-    applied += r.stats.applied;
-    Expect(r.stats.rejected == 0 && r.stats.invalid == 0, "no vertex rejected");
-    if (applied >= next_progress) {
-      std::fprintf(stderr, "sync-sim: %llu applied, %.1f s\n",
-                   static_cast<unsigned long long>(applied), timer.Seconds());
-      next_progress += gen.vertices / 10;
-    }
+  uint64_t wire_bytes = 0, next_progress = gen.vertices / 10;
+  auto progress = [&] {
+    const uint64_t applied = pipe.report().stats.applied;
+    if (applied < next_progress) return;
+    std::fprintf(stderr, "sync-sim: %llu applied, %.1f s\n",
+                 static_cast<unsigned long long>(applied), timer.Seconds());
+    while (next_progress <= applied) next_progress += gen.vertices / 10;
+  };
+  // Where the main thread's time goes: CPU seconds serving the peer's wants (source side)
+  // and receiving frames (receiver side: decode, id checks), and CPU and wall seconds in the
+  // pipeline (applying; its wall time also counts the waits for verification).
+  double serve_cpu = 0, receive_cpu = 0, pipeline_cpu = 0, pipeline_wall = 0;
+  auto in_pipeline = [&](auto&& step) {
+    Stopwatch wall;
+    const double cpu0 = ThreadCpuSeconds();
+    Check(step(), "receiver ingest");
+    pipeline_cpu += ThreadCpuSeconds() - cpu0;
+    pipeline_wall += wall.Seconds();
   };
   for (;;) {
     for (auto& f : from.TakeOutgoing()) wire.emplace_back(true, std::move(f));
     for (auto& f : to.TakeOutgoing()) wire.emplace_back(false, std::move(f));
     if (wire.empty()) {
-      flush();
+      in_pipeline([&] { return pipe.Finish(); });
       for (auto& f : to.TakeOutgoing()) wire.emplace_back(false, std::move(f));
       if (wire.empty()) break;
     }
@@ -77,14 +88,21 @@ Json RunSyncSim(const SyncSimOptions& options) {
       auto [to_receiver, frame] = std::move(wire.front());
       wire.pop_front();
       wire_bytes += frame.size();
+      const double cpu0 = ThreadCpuSeconds();
       Check((to_receiver ? to : from).Receive(frame, 0), "session");
+      std::vector<Bytes> arrived = to.TakeArrived();
+      (to_receiver ? receive_cpu : serve_cpu) += ThreadCpuSeconds() - cpu0;
+      if (!arrived.empty()) in_pipeline([&] { return pipe.Add(std::move(arrived)); });
     }
-    for (auto& raw : to.TakeArrived()) pending.push_back(std::move(raw));
-    if (pending.size() >= 8 * 4096) flush();
+    in_pipeline([&] { return pipe.ApplyReady(); });
+    progress();
   }
-  flush();
+  in_pipeline([&] { return pipe.Finish(); });
   const double seconds = timer.Seconds();
   const double cpu = ProcessCpuSeconds() - cpu_before;
+  const object::IngestReport& report = pipe.report();
+  const uint64_t applied = report.stats.applied;
+  Expect(report.stats.rejected == 0 && report.stats.invalid == 0, "no vertex rejected");
   Expect(to.PullComplete(), "the receiver pulled everything");
   Expect(applied == gen.vertices, "every vertex applied on the receiver");
   Expect(*receiver->Fingerprint() == *source->Fingerprint(), "the two nodes converged");
@@ -95,10 +113,14 @@ Json RunSyncSim(const SyncSimOptions& options) {
       Check(object::Replica::Open(tmp.path() + "/direct.db", crypto::SigningKey::Generate()),
             "opening the direct node");
   Stopwatch direct_timer;
+  const double direct_cpu_before = ProcessCpuSeconds();
+  const double direct_thread_before = ThreadCpuSeconds();
   ForEachChunk(bundle, 8 * 4096, gen.vertices, "direct", [&](std::vector<Bytes> raws) {
     Check(direct->Ingest(std::move(raws)), "direct ingest");
   });
   const double direct_seconds = direct_timer.Seconds();
+  const double direct_cpu = ProcessCpuSeconds() - direct_cpu_before;
+  const double direct_thread_cpu = ThreadCpuSeconds() - direct_thread_before;
   const VerifyRate after = MeasureVerifyRate(bundle, 20'000);
   std::filesystem::remove(bundle);
   const double verify_per_s = (before.per_s + after.per_s) / 2;
@@ -117,6 +139,14 @@ Json RunSyncSim(const SyncSimOptions& options) {
   Json d;
   d["seconds"] = seconds;
   d["cpu_seconds"] = cpu;
+  d["ingest_seconds"] = direct_seconds;
+  d["ingest_cpu_seconds"] = direct_cpu;
+  d["ingest_main_thread_cpu_s"] = direct_thread_cpu;
+  d["pipeline_max_pending"] = pipe.max_pending();
+  d["main_thread"] = Json{{"serve_cpu_s", serve_cpu},
+                          {"receive_cpu_s", receive_cpu},
+                          {"pipeline_cpu_s", pipeline_cpu},
+                          {"pipeline_wall_s", pipeline_wall}};
   d["source_index_build_ms"] = index_build_ms;
   d["reconcile_rounds"] = to.stats().reconcile_rounds;
   d["fallbacks"] = to.stats().fallbacks;

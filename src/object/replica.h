@@ -209,6 +209,9 @@ class Replica {
   store::SqliteGraphStore& graph_store() { return graph_; }
 
  private:
+  // Streams vertices through ApplyBatch and the ingestor (object/ingest_pipeline.h).
+  friend class IngestPipeline;
+
   Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key, ReplicaOptions options);
   FixedBytes<16> GenesisNonce() {
     return options_.genesis_nonce ? options_.genesis_nonce() : crypto::RandomFixed<16>();
