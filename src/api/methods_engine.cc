@@ -102,7 +102,7 @@ void AddNodeMethods(MethodTable& t, node::Node& n) {
                      {"listening", nullptr},
                      {"peers", json::array()}};
               if (auto* net = n.network()) {
-                json ns = net->Status();
+                json ns = net->Describe();
                 j["listening"] = ns["listening"];
                 j["peers"] = ns["peers"];
                 j["known"] = ns["known"];
@@ -185,7 +185,7 @@ void AddPeerMethods(MethodTable& t, node::Node& n) {
               Check(n.replica());
               auto* net = n.network();
               if (!net) throw Failure{Status::NotFound("this node has no network")};
-              return net->Status();
+              return net->Describe();
             });
 }
 

@@ -281,7 +281,10 @@ void AddWorkspaceMethods(MethodTable& t, node::Node& n) {
               {"uses", "integer, optional: how many joins it admits (default 0: unlimited)"},
               {"expires", "string, optional: lifetime, e.g. 30m, 12h, 7d (default: none)"},
               {"role", "string, optional: member | admin (default member)"},
-              {"addresses", "array of strings, optional: HOST:PORT where you can be reached"}},
+              {"addresses", "array of strings, optional: HOST:PORT where you can be reached "
+                            "(default: where this node listens)"},
+              {"offline", "bool, optional: the link carries no address (the invitee joins "
+                          "through bundles)"}},
              "{link, invite, workspace, expires_at}",
              {{"uses", 1}, {"expires", "7d"}}},
             [&n](const json& params) {
@@ -298,7 +301,7 @@ void AddWorkspaceMethods(MethodTable& t, node::Node& n) {
                 io.expires_at = SystemClock::Instance().NowMs() + ParseDuration(*d);
               io.addresses = Check(StringListParam(params, "addresses", false));
               // Where the invitee can reach this node, unless the caller said.
-              if (io.addresses.empty() && n.network())
+              if (io.addresses.empty() && n.network() && !Check(BoolParam(params, "offline", false)))
                 io.addresses.push_back(n.network()->local_address());
               return WriteInvite(o.r, group, io);
             });
@@ -327,13 +330,16 @@ void AddWorkspaceMethods(MethodTable& t, node::Node& n) {
               bool here = o.r.GroupStateOf(link.group).ok();
               return json{{"workspace", HexEncode(link.group.view())},
                           {"join", HexEncode(join.view())},
-                          {"workspace_here", here}};
+                          {"workspace_here", here},
+                          {"dialing", n.network() != nullptr && !link.addresses.empty()}};
             });
 
   AddMethod(t,
             {"device.link",
              "A one-use link that makes a new device another device of this user",
-             {kWorkspaceParam, {"expires", "string, optional: the link's lifetime (default 1d)"}},
+             {kWorkspaceParam,
+              {"expires", "string, optional: the link's lifetime (default 1d)"},
+              {"offline", "bool, optional: the link carries no address (bundles only)"}},
              "{link, invite, workspace, expires_at}",
              {{"expires", "1h"}}},
             [&n](const json& params) {
@@ -344,6 +350,8 @@ void AddWorkspaceMethods(MethodTable& t, node::Node& n) {
               io.max_uses = 1;
               std::string d = OptionalString(params, "expires").value_or("");
               io.expires_at = SystemClock::Instance().NowMs() + ParseDuration(d.empty() ? "1d" : d);
+              if (n.network() && !Check(BoolParam(params, "offline", false)))
+                io.addresses.push_back(n.network()->local_address());
               return WriteInvite(o.r, group, io);
             });
 

@@ -15,7 +15,7 @@ struct WorkspaceArgs {
   std::string name, username, device_name = "device", link, target, duration;
   std::string role = "member";
   uint64_t uses = 0;
-  bool history = false, bar = false;
+  bool history = false, bar = false, offline = false;
   std::vector<std::string> addresses;
 };
 WorkspaceArgs wargs;
@@ -48,10 +48,16 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
   invite->add_option("--expires", wargs.duration, "Lifetime, e.g. 30m, 12h, 7d (default: none)");
   invite->add_option("--role", wargs.role, "member | admin")
       ->check(CLI::IsMember({"member", "admin"}));
-  invite->add_option("--address", wargs.addresses, "HOST:PORT where you can be reached");
+  invite->add_option("--address", wargs.addresses,
+                     "HOST:PORT where you can be reached (default: where the daemon listens)");
+  invite->add_flag("--offline", wargs.offline,
+                   "The link carries no address: the invitee joins through bundles");
   invite->footer("Example: topo invite --uses 1 --expires 7d");
   invite->callback(Run(g, [&g] {
-    json params{{"uses", wargs.uses}, {"role", wargs.role}, {"addresses", wargs.addresses}};
+    json params{{"uses", wargs.uses},
+                {"role", wargs.role},
+                {"addresses", wargs.addresses},
+                {"offline", wargs.offline}};
     if (!wargs.duration.empty()) params["expires"] = wargs.duration;
     json j = Call(g, "workspace.invite", params);
     Print(g, j, j["link"].get<std::string>());
@@ -63,10 +69,10 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
   accept->add_option("--device-name", wargs.device_name,
                      "This device's name (when the database is new)");
   accept->footer(
-      "Until peers connect over the network, send your join to the inviter as a bundle:\n"
-      "  topo --db bob.db accept LINK --username bob && topo --db bob.db bundle export "
-      "join.bundle\n"
-      "and import theirs (topo bundle import FILE) to receive the workspace and its key.");
+      "The daemon dials the inviter at the link's addresses, proves the invite, and receives\n"
+      "the workspace and its key within seconds (see: topo members). A link without an\n"
+      "address (invite --offline) joins through bundles: send your join to the inviter\n"
+      "(topo bundle export FILE) and import theirs (topo bundle import FILE).");
   accept->callback(Run(g, [&g] {
     json j = Call(g, "workspace.accept",
                   {{"link", wargs.link},
@@ -75,19 +81,23 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
                   Start::kCreates);
     Print(g, j,
           "joined workspace " + j["workspace"].get<std::string>() +
-              "\nnext: send your join to the inviter (topo bundle export FILE) and import "
-              "their bundle to receive the workspace and its key");
+              (j.value("dialing", false)
+                   ? "\nthe daemon is dialing the inviter: `topo members` lists you once you are in"
+                   : "\nnext: send your join to the inviter (topo bundle export FILE) and import "
+                     "their bundle to receive the workspace and its key"));
   }));
 
   auto* link = app.add_subcommand(
       "link-device", "Add another device of yours: prints a one-use device link for it");
   link->add_option("--expires", wargs.duration, "Lifetime of the link (default: 1d)");
+  link->add_flag("--offline", wargs.offline,
+                 "The link carries no address: the new device joins through bundles");
   link->footer(
       "Example: topo --db laptop.db link-device\n"
       "then on the new device: topo --db phone.db accept-link LINK --device-name phone\n"
       "and exchange bundles both ways (twice) until the new device reads the workspace.");
   link->callback(Run(g, [&g] {
-    json params = json::object();
+    json params{{"offline", wargs.offline}};
     if (!wargs.duration.empty()) params["expires"] = wargs.duration;
     json j = Call(g, "device.link", params);
     Print(g, j, j["link"].get<std::string>());

@@ -230,7 +230,8 @@ void Network::OnConnection(std::shared_ptr<net::Connection> c, Known* known) {
       return;
     }
     if (known && known->join) {
-      Bytes body(known->join->first.begin(), known->join->first.end());
+      ByteView group = known->join->first.view();
+      Bytes body(group.begin(), group.end());
       Bytes op = codec::EncodeGroupOp(codec::GroupOp{known->join->second});
       body.insert(body.end(), op.begin(), op.end());
       (void)c->Send(*stream, Message(kMessageJoinClaim, body));
@@ -269,8 +270,7 @@ void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
   if (kind == kMessageJoinClaim) {
     if (l.admission != Admission::kPending) return;  // already in: the claim is moot
     if (body.size() < 32) return Drop(l, kCloseProtocol, "a short join claim");
-    codec::ObjectId group;
-    std::copy(body.begin(), body.begin() + 32, group.begin());
+    codec::ObjectId group = codec::ObjectId::FromView(body.subspan(0, 32));
     auto op = codec::DecodeGroupOp(body.subspan(32));
     const auto* join = op.ok() ? std::get_if<codec::JoinOp>(&*op) : nullptr;
     if (!join) return Drop(l, kCloseProtocol, "a join claim that is not a join");
@@ -302,12 +302,13 @@ void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
     codec::Reader r(body);
     codec::ObjectId object;
     uint64_t n = 0;
-    if (!r.ReadFixed(object).ok() || !r.ReadVarint(n).ok() || n == 0 || n > kMaxAnnounceIds)
+    if (!r.Fixed("object", object).ok() || !r.VarintMax("count", kMaxAnnounceIds, n).ok() ||
+        n == 0)
       return Drop(l, kCloseProtocol, "a malformed announce");
     std::vector<codec::VertexId> ids(n);
     for (auto& id : ids)
-      if (!r.ReadFixed(id).ok()) return Drop(l, kCloseProtocol, "a malformed announce");
-    if (!r.AtEnd()) return Drop(l, kCloseProtocol, "a malformed announce");
+      if (!r.Fixed("id", id).ok()) return Drop(l, kCloseProtocol, "a malformed announce");
+    if (!r.ExpectEnd("announce").ok()) return Drop(l, kCloseProtocol, "a malformed announce");
     l.session->Announced(object, ids, NowMs());
     Pump(l);
     return;
@@ -386,9 +387,9 @@ void Network::OnApplied(std::span<const object::AppliedVertex> applied) {
 }
 
 void Network::Announce(const codec::ObjectId& object, const std::vector<codec::VertexId>& ids) {
-  Bytes body(object.begin(), object.end());
-  AppendVarint(body, ids.size());
-  for (const auto& id : ids) body.insert(body.end(), id.begin(), id.end());
+  Bytes body(object.view().begin(), object.view().end());
+  PutVarint(body, ids.size());
+  for (const auto& id : ids) body.insert(body.end(), id.view().begin(), id.view().end());
   Bytes message = Message(kMessageAnnounce, body);
   for (auto& [peer, l] : links_) {
     if (!l->session || !l->conn->is_open() || !MayOffer(*l, object)) continue;
@@ -424,7 +425,7 @@ void Network::CheckMembership() {
   }
 }
 
-json Network::Status() const {
+json Network::Describe() const {
   json peers = json::array();
   for (const auto& [peer, l] : links_) {
     json p{{"device", HexEncode(peer.view())},

@@ -79,7 +79,7 @@ class Network {
   // it), redialing until the join is applied on both sides.
   void Join(const codec::InviteLink& link, const codec::JoinOp& join);
 
-  nlohmann::json Status() const;
+  nlohmann::json Describe() const;
   // Called (posted to the loop, coalesced) after a batch changed a group.
   std::function<void()> on_groups_changed;
   // Closes every connection, then calls `done`.

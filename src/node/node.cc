@@ -61,7 +61,8 @@ Status Node::StartNetwork() {
     for (const auto& [key, text] : *joins) {
       auto link = codec::DecodeInviteLink(text);
       if (!link.ok()) continue;
-      if (replica_->MayRead(identity_->device.public_key(), link->group).value_or(false)) {
+      auto member = replica_->MayRead(identity_->device.public_key(), link->group);
+      if (member.ok() && *member) {
         (void)store::DeleteSetting(replica_->database(), key);  // a member now
         continue;
       }

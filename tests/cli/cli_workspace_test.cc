@@ -16,7 +16,9 @@ class CliWorkspaceTest : public CliTest {
                             "--device-name", "laptop"});
     ASSERT_TRUE(IsHexId(ws["workspace"])) << ws;
     workspace_ = ws["workspace"];
-    json inv = Json("a.db", {"invite", "--uses", "1", "--expires", "7d"});
+    // --offline: the link names no address, so this is the bundle path alone (the network
+    // path is CliNetworkTest's).
+    json inv = Json("a.db", {"invite", "--uses", "1", "--expires", "7d", "--offline"});
     std::string link = inv["link"];
     ASSERT_EQ(link.rfind("topo://invite/v1/", 0), 0u) << link;
     Export("a.db", "a1");
@@ -186,7 +188,7 @@ TEST_F(CliWorkspaceTest, ASecondDeviceThroughALink) {
   Update("a.db", id, "title", {"set", "roadmap"});
   std::string side =
       Json("a.db", {"create-workspace", "--name", "side", "--username", "al"})["workspace"];
-  json link = Json("a.db", {"--workspace", workspace_, "link-device", "--expires", "2h"});
+  json link = Json("a.db", {"--workspace", workspace_, "link-device", "--expires", "2h", "--offline"});
   EXPECT_GT(link["expires_at"].get<uint64_t>(), 0u);
   Export("a.db", "l1");
   // A device link is not a member invite, and a member of its own cannot be linked.
