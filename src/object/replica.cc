@@ -1,11 +1,11 @@
 #include "object/replica.h"
 
 #include <algorithm>
-#include <future>
 
 #include "codec/bundle.h"
 #include "codec/object_payload.h"
 #include "object/group_keys.h"
+#include "object/ingest_pipeline.h"
 #include "util/encoding.h"
 
 namespace topo::object {
@@ -191,33 +191,12 @@ Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& re
 }
 
 Result<IngestReport> Replica::Ingest(std::vector<Bytes> raws) {
-  IngestReport report;
-  ingestor_.ResetStats();
-  size_t batch = std::max<size_t>(1, options_.batch_size);
-  auto slice = [&](size_t begin) {
-    std::vector<Bytes> out;
-    size_t end = std::min(raws.size(), begin + batch);
-    out.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) out.push_back(std::move(raws[i]));
-    return out;
-  };
-  // Signature checks for batch k+1 run on the worker threads while batch k is applied and
-  // committed here.
-  unsigned threads = options_.verify_threads;
-  std::future<std::vector<graph::Prepared>> next;
-  if (!raws.empty()) next = std::async(std::launch::async, graph::PrepareAll, slice(0), threads);
-  for (size_t begin = 0; begin < raws.size(); begin += batch) {
-    std::vector<graph::Prepared> prepared = next.get();
-    if (begin + batch < raws.size())
-      next = std::async(std::launch::async, graph::PrepareAll, slice(begin + batch), threads);
-    Status s = ApplyBatch(prepared, report, begin + batch >= raws.size());
-    if (!s.ok()) {
-      if (next.valid()) next.wait();
-      return s;
-    }
-  }
-  report.stats = ingestor_.stats();
-  return report;
+  // Signature checks run on the pipeline's workers, from the first vertex on, while earlier
+  // batches are applied and committed here.
+  IngestPipeline pipe(*this);
+  TOPO_RETURN_IF_ERROR(pipe.Add(std::move(raws)));
+  TOPO_RETURN_IF_ERROR(pipe.Finish());
+  return pipe.report();
 }
 
 Result<IngestReport> Replica::IngestPrepared(std::vector<graph::Prepared> prepared) {
@@ -330,24 +309,20 @@ Result<IngestReport> Replica::ImportBundle(const std::string& path) {
   // First pass: the whole file must be intact (digest, framing) before anything is
   // imported, so a damaged bundle leaves the database as it was.
   TOPO_RETURN_IF_ERROR(codec::ReadBundle(path, [](Bytes) { return Status::Ok(); }));
-  // Second pass: in bounded chunks, so a large bundle never sits in memory whole.
-  IngestReport total;
+  // Second pass: streamed through one pipeline, which holds a bounded number of vertices, so
+  // a large bundle never sits in memory whole and the workers never wait for a chunk.
+  IngestPipeline pipe(*this);
   std::vector<Bytes> chunk;
-  auto flush = [&]() -> Status {
-    TOPO_ASSIGN_OR_RETURN(auto r, Ingest(std::move(chunk)));
-    chunk.clear();
-    total.stats += r.stats;
-    for (auto& p : r.problems)
-      if (total.problems.size() < 20) total.problems.push_back(std::move(p));
-    return Status::Ok();
-  };
   TOPO_RETURN_IF_ERROR(codec::ReadBundle(path, [&](Bytes raw) -> Status {
     chunk.push_back(std::move(raw));
-    if (chunk.size() >= 8 * options_.batch_size) return flush();
-    return Status::Ok();
+    if (chunk.size() < options_.batch_size) return Status::Ok();
+    Status s = pipe.Add(std::move(chunk));
+    chunk = {};
+    return s;
   }));
-  TOPO_RETURN_IF_ERROR(flush());
-  return total;
+  TOPO_RETURN_IF_ERROR(pipe.Add(std::move(chunk)));
+  TOPO_RETURN_IF_ERROR(pipe.Finish());
+  return pipe.report();
 }
 
 }  // namespace topo::object

@@ -60,11 +60,13 @@ inline std::unique_ptr<Endpoint> MakeEndpoint(Loop& loop, EndpointOptions o) {
 inline Result<std::shared_ptr<Connection>> Dial(Loop& loop, Endpoint& from, const std::string& to,
                                                 const crypto::PublicKey& expected,
                                                 std::chrono::milliseconds limit = 10s) {
-  std::optional<Result<std::shared_ptr<Connection>>> answer;
-  from.Connect(to, expected, [&](Result<std::shared_ptr<Connection>> r) { answer = std::move(r); });
-  if (!loop.RunUntil([&] { return answer.has_value(); }, limit))
+  // Shared with the callback: on a timeout it still runs later, after this returned.
+  auto answer = std::make_shared<std::optional<Result<std::shared_ptr<Connection>>>>();
+  from.Connect(to, expected,
+               [answer](Result<std::shared_ptr<Connection>> r) { *answer = std::move(r); });
+  if (!loop.RunUntil([&] { return answer->has_value(); }, limit))
     return Status::IOError("test: no answer to Connect in time");
-  return std::move(*answer);
+  return std::move(**answer);
 }
 
 inline Result<std::shared_ptr<Connection>> Dial(Loop& loop, Endpoint& from, Endpoint& to) {
