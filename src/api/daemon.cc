@@ -84,9 +84,6 @@ Status RunDaemon(const DaemonOptions& options, int ready_fd) {
 
   log.Info("serving " + options.db + " on " + node::SocketPath(options.db) + " (pid " +
            std::to_string(::getpid()) + ")");
-  if (!options.bind.empty())
-    log.Warn("--bind " + options.bind +
-             ": the network is not wired into the daemon yet; nothing listens there");
   node::SignalReady(ready_fd, Status::Ok());
   io.run();
   log.Info("stopped");

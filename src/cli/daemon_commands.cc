@@ -21,7 +21,7 @@ using nlohmann::json;
 struct DaemonArgs {
   std::string bind;
   bool foreground = false;
-  std::string method, params, file;
+  std::string method, params, file, address, device;
   bool from_stdin = false;
 };
 DaemonArgs dargs;
@@ -53,10 +53,14 @@ std::string StatusText(const json& s) {
       << s["identity"]["device_name"].get<std::string>() << ")\n";
   }
   o << "listens  "
-    << (s["listening"].is_null() ? std::string("nowhere (the network is not wired in yet)")
-                                 : s["listening"].get<std::string>())
+    << (s["listening"].is_null() ? std::string("nowhere yet (no identity)")
+                                 : s["listening"].get<std::string>() + " (QUIC)")
     << "\n"
-    << "peers    " << s["peers"].size() << "\n"
+    << "peers    " << s["peers"].size() << "\n";
+  for (const auto& p : s["peers"])
+    o << "  " << p["device"].get<std::string>().substr(0, 16) << "  "
+      << p["address"].get<std::string>() << "  " << p["admission"].get<std::string>() << "\n";
+  o
     << "objects  " << s["objects"].size() << "\n";
   for (const auto& obj : s["objects"])
     o << "  " << obj["object"].get<std::string>().substr(0, 8) << "  "
@@ -127,6 +131,42 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     json s = Check(client.Call("node.status", json::object()));
     s["running"] = true;
     Print(g, s, StatusText(s));
+  }));
+
+  auto* peer = app.add_subcommand("peer", "Peers this node keeps connected");
+  peer->require_subcommand(1);
+  auto* add = peer->add_subcommand("add", "Connect to a peer at HOST:PORT and keep connecting");
+  add->add_option("address", dargs.address, "HOST:PORT, e.g. 192.168.1.20:7001 or [::1]:7001")
+      ->required();
+  add->add_option("--device", dargs.device,
+                  "The peer's device key (hex): the connection is refused unless it proves it");
+  add->footer(
+      "Remembered in the database: the daemon dials it at every start. Without --device any\n"
+      "key is accepted at the handshake; the peer is then served only what it may read.\n"
+      "Example: topo --db alice.db peer add 127.0.0.1:7002");
+  add->callback(Run(g, [&g] {
+    json params{{"address", dargs.address}};
+    if (!dargs.device.empty()) params["device"] = dargs.device;
+    json j = Call(g, "peer.add", params);
+    Print(g, j, "added peer " + dargs.address);
+  }));
+  auto* list = peer->add_subcommand("list", "Connected peers and the addresses kept dialing");
+  list->callback(Run(g, [&g] {
+    json j = Call(g, "peer.list", json::object());
+    std::ostringstream text;
+    text << "listening on " << j["listening"].get<std::string>() << "\n";
+    for (const auto& p : j["peers"]) {
+      text << p["device"].get<std::string>().substr(0, 16) << "  " << p["address"].get<std::string>()
+           << "  " << (p["inbound"].get<bool>() ? "in " : "out") << "  "
+           << p["admission"].get<std::string>();
+      if (p.contains("sync"))
+        text << "  " << p["sync"]["vertices_received"].get<uint64_t>() << " received, "
+             << p["sync"]["vertices_sent"].get<uint64_t>() << " sent"
+             << (p["sync"]["pull_complete"].get<bool>() ? "" : " (syncing)");
+      text << "\n";
+    }
+    if (j["peers"].empty()) text << "no peers connected\n";
+    Print(g, j, text.str());
   }));
 
   auto* rpc = app.add_subcommand("rpc", "The daemon's JSON-RPC API, without writing a client");

@@ -61,7 +61,7 @@ class QuicEndpoint final : public Endpoint, public ConnectionHost {
   std::string local_address() const override { return FormatHostPort(local_); }
   const crypto::PublicKey& identity() const override { return identity_; }
 
-  void Connect(const std::string& host_port, const crypto::PublicKey& expected_peer,
+  void Connect(const std::string& host_port, std::optional<crypto::PublicKey> expected_peer,
                std::function<void(Result<std::shared_ptr<Connection>>)> done) override {
     auto fail = [&](Status why) {
       asio::post(io_, [done = std::move(done), why = std::move(why)] { done(why); });

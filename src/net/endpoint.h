@@ -172,7 +172,9 @@ class Endpoint {
   // with why not: handshake timeout, the peer presenting another key than
   // `expected_peer` (kRejected), the peer refusing us (kPermissionDenied), TLS or ALPN
   // failure, the endpoint stopping. `done` never runs inside this call.
-  virtual void Connect(const std::string& host_port, const crypto::PublicKey& expected_peer,
+  // Without `expected_peer` (an address the operator gave without a key) any key passes the
+  // handshake: the caller decides what the peer it reached may do (Connection::peer()).
+  virtual void Connect(const std::string& host_port, std::optional<crypto::PublicKey> expected_peer,
                        std::function<void(Result<std::shared_ptr<Connection>>)> done) = 0;
 
   // An inbound connection finished its handshake and was admitted.

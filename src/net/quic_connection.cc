@@ -175,7 +175,7 @@ QuicConnection::~QuicConnection() = default;
 
 Result<std::shared_ptr<QuicConnection>> QuicConnection::Dial(
     ConnectionHost& host, const ConnectionConfig& config, const asio::ip::udp::endpoint& remote,
-    const crypto::PublicKey& expected_peer) {
+    std::optional<crypto::PublicKey> expected_peer) {
   std::shared_ptr<QuicConnection> c(new QuicConnection(host, config, remote, false));
   c->expected_peer_ = expected_peer;
   ngtcp2_cid dcid, scid;

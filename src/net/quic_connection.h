@@ -77,7 +77,7 @@ class QuicConnection final : public Connection,
   static Result<std::shared_ptr<QuicConnection>> Dial(ConnectionHost& host,
                                                       const ConnectionConfig& config,
                                                       const asio::ip::udp::endpoint& remote,
-                                                      const crypto::PublicKey& expected_peer);
+                                                      std::optional<crypto::PublicKey> expected_peer);
   // A connection a peer dials: `initial` is the header of its first Initial packet
   // (ngtcp2_accept). Feed that packet with Receive next.
   static Result<std::shared_ptr<QuicConnection>> Accept(ConnectionHost& host,

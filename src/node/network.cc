@@ -140,14 +140,14 @@ void Network::Dial(Known& k) {
   if (stopping_ || k.dialing) return;
   if (k.key && links_.count(*k.key)) return;
   if (!k.key) {
-    // The transport pins the key it dials; an address without one cannot be dialed (yet).
-    log_.Warn("peer " + k.address + " has no device key: not dialed");
-    return;
+    // An address without a key: once reached, the peer is known by the key it proved.
+    for (const auto& [peer, l] : links_)
+      if (l->conn->remote_address() == k.address) return;
   }
   k.dialing = true;
   std::string address = k.address;
-  crypto::PublicKey key = *k.key;
-  log_.Debug("dialing " + address + " (" + HexEncodeShort(key) + ")");
+  std::optional<crypto::PublicKey> key = k.key;
+  log_.Debug("dialing " + address + (key ? " (" + HexEncodeShort(*key) + ")" : ""));
   endpoint_->Connect(address, key, [this, address, key](Result<std::shared_ptr<net::Connection>> c) {
     Known* known = nullptr;
     for (auto& k : known_)
