@@ -70,8 +70,9 @@ struct EndpointOptions {
   // refused (an endpoint that only dials).
   std::function<bool(const crypto::PublicKey& peer)> admit;
 
-  uint64_t idle_timeout_ms =
-      30'000;                       // a connection silent this long closes (QUIC max_idle_timeout)
+  // A connection silent this long closes (QUIC max_idle_timeout; the smaller of the two
+  // sides' values applies).
+  uint64_t idle_timeout_ms = 30'000;
   uint64_t keep_alive_ms = 10'000;  // send a PING after this much quiet; 0 = never
   uint64_t handshake_timeout_ms = 10'000;
 
