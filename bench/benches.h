@@ -14,6 +14,8 @@
 //           in a child process.
 //   reconcile  two sets of N items differing in D random items, reconciled in-process by
 //           one set-reconciliation algorithm: round trips, bytes, CPU time per side.
+//   quic    N MiB in messages of M KiB over one QUIC connection on loopback: MB/s against
+//           XChaCha20-Poly1305 on the same core.
 #pragma once
 
 #include <string>
@@ -87,6 +89,13 @@ struct SyncSimOptions {
   uint64_t events = 100'000;
 };
 Json RunSyncSim(const SyncSimOptions& options);
+
+// topo-bench quic (bench/quic_bench.cc).
+struct QuicOptions {
+  uint64_t total_mib = 64;
+  size_t message_kib = 1024;
+};
+Json RunQuic(const QuicOptions& options);
 
 struct OpenChildOptions {
   std::string db, object_hex;

@@ -7,6 +7,7 @@
 //   topo-bench reconcile --items N --diff D --algo negentropy|riblt [--frame-limit B]
 //                        [--trials T] [--json]
 //   topo-bench sync-sim --events N [--json]
+//   topo-bench quic [--mib N] [--message-kib M] [--json]
 //   topo-bench all    [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
@@ -179,6 +180,13 @@ int main(int argc, char** argv) {
   sync_sim_cmd->add_option("--events", sync_sim.events, "vertices")->capture_default_str();
   sync_sim_cmd->add_flag("--json", json, "one JSON object on stdout");
 
+  QuicOptions quic;
+  auto* quic_cmd = app.add_subcommand(
+      "quic", "N MiB in messages of M KiB over one QUIC connection on loopback");
+  quic_cmd->add_option("--mib", quic.total_mib, "MiB to move")->capture_default_str();
+  quic_cmd->add_option("--message-kib", quic.message_kib, "KiB per message")->capture_default_str();
+  quic_cmd->add_flag("--json", json, "one JSON object on stdout");
+
   auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
 
@@ -213,6 +221,8 @@ int main(int argc, char** argv) {
       Print("open", RunOpen(open), json);
     } else if (acl_cmd->parsed()) {
       Print("acl", RunAcl(acl), json);
+    } else if (quic_cmd->parsed()) {
+      Print("quic", RunQuic(quic), json);
     } else if (sync_sim_cmd->parsed()) {
       Print("sync-sim", RunSyncSim(sync_sim), json);
     } else if (reconcile_cmd->parsed()) {

@@ -46,6 +46,8 @@ class QuicEndpoint final : public Endpoint, public ConnectionHost {
     config_.max_data = options_.max_data;
     config_.max_streams_bidi = options_.max_streams_bidi;
     config_.max_queued_bytes = options_.max_queued_bytes;
+    // The TLS context holds GnuTLS's copy of the key; ours need not stay in memory.
+    options_.identity.reset();
     StartReceive();
   }
 

@@ -1,6 +1,6 @@
 // The QUIC endpoint: one UDP socket that both accepts connections and dials them, speaking
 // QUIC v1 (ngtcp2) with TLS 1.3 (GnuTLS), ALPN "topo/1", and whole messages on
-// bidirectional streams. docs/PROTOCOL.md ("Transport") has the wire details.
+// bidirectional streams. docs/PROTOCOL.md section 13 ("Transport") has the wire details.
 //
 //   EndpointOptions o;
 //   o.bind = "0.0.0.0:0";
@@ -48,7 +48,7 @@
 
 namespace topo::net {
 
-// Application error codes carried by CONNECTION_CLOSE frames (docs/PROTOCOL.md).
+// Application error codes carried by CONNECTION_CLOSE frames (docs/PROTOCOL.md 13).
 constexpr uint64_t kErrorNone = 0;          // a normal close
 constexpr uint64_t kErrorRefused = 1;       // the accepting side's admit said no
 constexpr uint64_t kErrorProtocol = 2;      // a framing violation (oversized message, ...)
@@ -63,14 +63,16 @@ struct EndpointOptions {
   // the kernel for a free port (see Endpoint::local_address). An IPv6 socket also takes
   // IPv4 peers where the system allows it (IPv4-mapped addresses).
   std::string bind = "127.0.0.1:0";
-  // The device key: its certificate is made from it at start. Required.
+  // The device key: its certificate is made from it at start (the endpoint keeps only
+  // GnuTLS's copy, wiped when the endpoint goes). Required.
   std::optional<crypto::SigningKey> identity;
   // Decides every inbound peer after its handshake. Unset: every inbound connection is
   // refused (an endpoint that only dials).
   std::function<bool(const crypto::PublicKey& peer)> admit;
 
-  uint64_t idle_timeout_ms =
-      30'000;                       // a connection silent this long closes (QUIC max_idle_timeout)
+  // A connection silent this long closes (QUIC max_idle_timeout; the smaller of the two
+  // sides' values applies).
+  uint64_t idle_timeout_ms = 30'000;
   uint64_t keep_alive_ms = 10'000;  // send a PING after this much quiet; 0 = never
   uint64_t handshake_timeout_ms = 10'000;
 

@@ -58,8 +58,9 @@ TEST(SeededRandom, RepeatsWithinAScopeAndOnlyThere) {
     if (opened.ok()) {
       EXPECT_TRUE(ConstantTimeEqual(opened->view(), secret.view()));
     }
+    auto nonce = RandomFixed<24>();
     for (ByteView part : {box.public_key().view(), sign.public_key().view(), secret.view(),
-                          ByteView(sealed), RandomFixed<24>().view()})
+                          ByteView(sealed), nonce.view()})
       out.insert(out.end(), part.begin(), part.end());
     return out;
   };
