@@ -240,7 +240,7 @@ void Network::OnConnection(std::shared_ptr<net::Connection> c, Known* known) {
     return;
   }
   if (l.admission == Admission::kPending) {
-    l.admission_timer.expires_after(std::chrono::milliseconds(kAdmissionTimeoutMs));
+    l.admission_timer.expires_after(std::chrono::milliseconds(options_.admission_timeout_ms));
     l.admission_timer.async_wait([this, peer](asio::error_code ec) {
       auto it = links_.find(peer);
       if (ec || it == links_.end() || it->second->admission != Admission::kPending) return;
