@@ -27,7 +27,9 @@ using nlohmann::json;
 // A device of its own user, with its replica in a file of `dir` and, once started, its
 // network.
 struct Device {
-  Device(const topo::testing::TempDir& dir, const std::string& name) {
+  Device(const topo::testing::TempDir& dir, const std::string& name,
+         crypto::SigningKey device_key = crypto::SigningKey::Generate())
+      : key(std::move(device_key)) {
     cert = *codec::MakeDeviceCertificate(user, key.public_key(), box.public_key(), name, 1);
     object::ReplicaOptions o;
     o.box = &box;
@@ -41,7 +43,7 @@ struct Device {
   object::Replica* operator->() { return replica.get(); }
 
   crypto::SigningKey user = crypto::SigningKey::Generate();
-  crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::SigningKey key;
   crypto::BoxKey box = crypto::BoxKey::Generate();
   codec::DeviceCertificate cert;
   std::unique_ptr<object::Replica> replica;
@@ -559,6 +561,48 @@ TEST_F(NetworkTest, RandomDatagramsLeaveTheNodeServing) {
   EXPECT_TRUE(RunUntil([&] { return !p.seen->messages.empty(); }))
       << "a member's session is answered";
   EXPECT_FALSE(p.closed());
+}
+
+// ---- a peer that crashed ----
+
+// A device key that sorts after `other` (or before it).
+crypto::SigningKey KeyAfter(const crypto::PublicKey& other, bool after) {
+  for (;;) {
+    crypto::SigningKey k = crypto::SigningKey::Generate();
+    if ((other < k.public_key()) == after) return k;
+  }
+}
+
+// Bob's process dies (no close reaches alice, whose connection to him stays open until it
+// idles out) and starts again on a new port: he dials alice and is served at once, whichever
+// of their keys sorts first (simultaneous dials keep the connection the smaller key made).
+TEST_F(NetworkTest, APeerThatCrashedIsServedAgainWhenItRedials) {
+  MakeAlicesData();
+  Start(alice);
+  for (bool after : {true, false}) {
+    SCOPED_TRACE(after ? "bob's key sorts after alice's" : "bob's key sorts before alice's");
+    Device b(dir, after ? "bob-after" : "bob-before", KeyAfter(alice.device(), after));
+    JoinThroughBundles(b);
+    {
+      asio::io_context crashed;  // bob's first process: its loop stops running for good
+      Start(b, &crashed);
+      b.net->AddPeer(alice.net->local_address(), alice.device());
+      Write(alice, secret);
+      ASSERT_TRUE(RunUntil([&] { return Connected(alice, b) && SameHeads(b, alice, secret); }, 10s,
+                           &crashed));
+      b.net.reset();  // silently: no packet leaves
+    }
+    ASSERT_TRUE(Connected(alice, b)) << "alice still holds the dead connection";
+    Start(b);
+    b.net->AddPeer(alice.net->local_address(), alice.device());
+    Write(alice, secret);
+    EXPECT_TRUE(RunUntil([&] { return SameHeads(b, alice, secret); }, 5s))
+        << "bob is served again well before the old connection idles out";
+    bool stopped = false;
+    b.net->Stop([&] { stopped = true; });
+    EXPECT_TRUE(RunUntil([&] { return stopped; }, 5s));
+    b.net.reset();
+  }
 }
 
 }  // namespace
