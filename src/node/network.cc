@@ -176,14 +176,21 @@ void Network::OnConnection(std::shared_ptr<net::Connection> c, Known* known) {
   const crypto::PublicKey peer = c->peer();
   const crypto::PublicKey& self = endpoint_->identity();
   if (auto it = links_.find(peer); it != links_.end()) {
-    // Both dialed at once: keep the connection dialed by the smaller key, on both sides.
-    const crypto::PublicKey& dialer_new = c->inbound() ? peer : self;
-    const crypto::PublicKey& smaller = peer < self ? peer : self;
-    if (dialer_new != smaller) {
-      c->Close(kCloseDuplicate, "already connected");
-      return;
+    if (it->second->conn->inbound() == c->inbound()) {
+      // The same side dialed again, which it does only once it has no connection: the
+      // older one is dead on that side (a restart, a lost path) though it looks open here
+      // until it idles out.
+      Drop(*it->second, kCloseDuplicate, "replaced by a newer connection");
+    } else {
+      // Both dialed at once: keep the connection dialed by the smaller key, on both sides.
+      const crypto::PublicKey& dialer_new = c->inbound() ? peer : self;
+      const crypto::PublicKey& smaller = peer < self ? peer : self;
+      if (dialer_new != smaller) {
+        c->Close(kCloseDuplicate, "already connected");
+        return;
+      }
+      Drop(*it->second, kCloseDuplicate, "replaced by a simultaneous connection");
     }
-    Drop(*it->second, kCloseDuplicate, "replaced by a simultaneous connection");
   }
   auto link = std::make_unique<Link>(io_);
   Link& l = *link;
@@ -240,7 +247,7 @@ void Network::OnConnection(std::shared_ptr<net::Connection> c, Known* known) {
     return;
   }
   if (l.admission == Admission::kPending) {
-    l.admission_timer.expires_after(std::chrono::milliseconds(kAdmissionTimeoutMs));
+    l.admission_timer.expires_after(std::chrono::milliseconds(options_.admission_timeout_ms));
     l.admission_timer.async_wait([this, peer](asio::error_code ec) {
       auto it = links_.find(peer);
       if (ec || it == links_.end() || it->second->admission != Admission::kPending) return;

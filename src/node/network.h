@@ -9,8 +9,9 @@
 //   - it proves an open invite in its first message (a join claim: the JoinOp it wrote with
 //     the invite secret, bound to its own device key; object::Replica::MayReadAsJoiner):
 //     it is served the group object only, until its join applies here and it is a member.
-// A peer that is none of these within kAdmissionTimeoutMs is closed. A group change that
-// leaves an admitted member outside every shared group closes its connection at once.
+// A peer that is none of these within NetworkOptions::admission_timeout_ms is closed
+// (kCloseNotAdmitted). A group change that leaves an admitted member outside every shared
+// group closes its connection at once.
 //
 // Wire (docs/PROTOCOL.md, "Node messages"). The dialer opens stream 0; each message on a
 // stream is one u8 kind then its body:
@@ -59,6 +60,8 @@ struct NetworkOptions {
   uint64_t redial_ms = 3'000;  // known peers not connected are dialed again after this
   uint64_t idle_timeout_ms = 30'000;
   uint64_t keep_alive_ms = 10'000;
+  // An inbound peer neither a member nor proving an invite by then is closed.
+  uint64_t admission_timeout_ms = kAdmissionTimeoutMs;
   sync::SessionOptions session;
 };
 

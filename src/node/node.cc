@@ -63,7 +63,12 @@ Status Node::StartNetwork() {
       if (!link.ok()) continue;
       auto member = replica_->MayRead(identity_->device.public_key(), link->group);
       if (member.ok() && *member) {
-        (void)store::DeleteSetting(replica_->database(), key);  // a member now
+        // A member now: the join is done, and the inviter stays a peer to keep connected
+        // (it may be the only node that knows this one).
+        bool kept = true;
+        for (const auto& address : link->addresses)
+          kept = AddPeer(address, link->inviter_device).ok() && kept;
+        if (kept) (void)store::DeleteSetting(replica_->database(), key);
         continue;
       }
       network_->Join(*link, codec::MakeJoinOp(*link, identity_->cert));

@@ -1,9 +1,14 @@
 // Daemons on loopback: a workspace made, joined through invite links over QUIC, written on
-// every side, converged live; a removed device disconnected and refused.
+// every side, converged live; a removed device disconnected and refused; a daemon killed in
+// the middle of a sync restarted.
+#include <signal.h>
+
 #include <chrono>
 #include <thread>
 
+#include "api/rpc_client.h"
 #include "cli/cli_fixture.h"
+#include "node/daemon.h"
 
 namespace topo::cli_test {
 namespace {
@@ -12,11 +17,11 @@ class CliNetworkTest : public CliTest {
  protected:
   // Polls `probe` until it returns true or `seconds` pass.
   template <typename F>
-  bool Eventually(F probe, int seconds = 30) {
+  bool Eventually(F probe, int seconds = 30, int every_ms = 100) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
       if (probe()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(std::chrono::milliseconds(every_ms));
     }
     return probe();
   }
@@ -94,6 +99,76 @@ TEST_F(CliNetworkTest, ARemovedDeviceIsDisconnectedAndRefused) {
   std::this_thread::sleep_for(std::chrono::seconds(4));
   EXPECT_FALSE(PeerDevices("alice.db").count(carol));
   EXPECT_NE(StateOr("carol.db", id)["value"], 5);
+}
+
+TEST_F(CliNetworkTest, ADaemonKilledInTheMiddleOfALargeSyncRestartsAndConverges) {
+  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  std::string id = Json("alice.db", {"object", "create", "--type", "counter"})["object"];
+  // Thousands of vertices in one object, written through one JSON-RPC batch on alice's
+  // socket (a command per write would take minutes).
+  constexpr int kWrites = 4000;
+  json batch = json::array();
+  for (int i = 0; i < kWrites; ++i)
+    batch.push_back({{"jsonrpc", "2.0"},
+                     {"id", i},
+                     {"method", "object.update"},
+                     {"params", {{"object", id}, {"op", {"add", "1"}}}}});
+  {
+    auto client = api::RpcClient::Connect(node::SocketPath(Path("alice.db")));
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    auto reply = client->RoundTrip(batch.dump(), 120'000);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    json replies = json::parse(*reply, nullptr, false);
+    ASSERT_TRUE(replies.is_array() && replies.size() == kWrites) << reply->substr(0, 300);
+    for (const auto& r : replies) ASSERT_TRUE(r.contains("result")) << r;
+  }
+  ASSERT_EQ(StateOr("alice.db", id)["value"], kWrites);
+
+  // Bob accepts, and his daemon dies while it syncs: killed as soon as vertices of the
+  // object reach it, with no chance to close anything.
+  std::string link = Json("alice.db", {"invite"})["link"];
+  Json("bob.db", {"accept", link, "--username", "bob"});
+  json status = Json("bob.db", {"status"});
+  ASSERT_TRUE(status["pid"].is_number()) << status;
+  const pid_t pid = status["pid"].get<pid_t>();
+  auto bob = api::RpcClient::Connect(node::SocketPath(Path("bob.db")));
+  ASSERT_TRUE(bob.ok()) << bob.status().ToString();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto peers = bob->Call("peer.list", json::object(), 5'000);
+        if (!peers.ok()) return false;
+        for (const auto& p : (*peers)["peers"])
+          if (p.contains("sync") && p["sync"]["vertices_received"].get<uint64_t>() > 100)
+            return true;
+        return false;
+      },
+      10, 1))
+      << "bob's sync starts";
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(Eventually([&] { return !node::RunningDaemon(Path("bob.db")); }, 10));
+  const int64_t at_kill = VertexCount(Path("bob.db"));
+  EXPECT_LT(at_kill, kWrites) << "the kill came before the sync was over";
+  // Alice writes on while bob is down.
+  Update("alice.db", id, "", {"add", "1"});
+
+  // Any command of bob's starts his daemon again: from what his database remembers (the
+  // join, the inviter's address) it dials alice and gets everything, exactly as she has it.
+  EXPECT_TRUE(Eventually([&] { return StateOr("bob.db", id)["value"] == kWrites + 1; }, 25))
+      << "bob after the restart: " << StateOr("bob.db", id) << ", " << at_kill
+      << " vertices at the kill";
+  EXPECT_NE(Json("bob.db", {"status"})["pid"], pid);
+  json alice_objects = Json("alice.db", {"object", "list"});
+  auto objects = [&](const std::string& db) {
+    TopoResult r = AtJson(db, {"object", "list"});
+    return json::parse(r.out, nullptr, false);
+  };
+  EXPECT_TRUE(Eventually([&] { return objects("bob.db") == alice_objects; }, 10))
+      << objects("bob.db") << "\nalice: " << alice_objects;
+  json bob_log = Log("bob.db", id), alice_log = Log("alice.db", id);
+  EXPECT_TRUE(bob_log == alice_log)
+      << "the logs differ: " << bob_log.size() << " and " << alice_log.size() << " vertices";
+  EXPECT_EQ(Members("bob.db"), 2u);
+  EXPECT_EQ(Members("alice.db"), 2u);
 }
 
 }  // namespace
