@@ -249,8 +249,9 @@ void Network::OnConnection(std::shared_ptr<net::Connection> c, Known* known) {
   if (l.admission == Admission::kPending) {
     l.admission_timer.expires_after(std::chrono::milliseconds(options_.admission_timeout_ms));
     l.admission_timer.async_wait([this, peer](asio::error_code ec) {
+      if (ec) return;  // cancelled: `this` may be gone
       auto it = links_.find(peer);
-      if (ec || it == links_.end() || it->second->admission != Admission::kPending) return;
+      if (it == links_.end() || it->second->admission != Admission::kPending) return;
       Drop(*it->second, kCloseNotAdmitted, "not a member of a shared group, and no invite");
     });
   }
@@ -350,8 +351,9 @@ void Network::Arm(Link& l) {
   l.timer.expires_after(std::chrono::milliseconds(*deadline > now ? *deadline - now : 0));
   crypto::PublicKey peer = l.conn->peer();
   l.timer.async_wait([this, peer](asio::error_code ec) {
+    if (ec) return;  // cancelled (re-armed, or the link or the network is gone)
     auto it = links_.find(peer);
-    if (ec || it == links_.end() || !it->second->session) return;
+    if (it == links_.end() || !it->second->session) return;
     it->second->session->Tick(NowMs());
     Pump(*it->second);
   });
