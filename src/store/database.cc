@@ -389,4 +389,25 @@ Status Transaction::Rollback() {
   return st;
 }
 
+Result<ReadTransaction> ReadTransaction::Begin(Database& db) {
+  if (db.in_transaction())
+    return Status::Internal("a read transaction cannot begin inside another transaction");
+  TOPO_RETURN_IF_ERROR(db.Prepare("BEGIN DEFERRED").Run());
+  return ReadTransaction(&db);
+}
+
+ReadTransaction::~ReadTransaction() {
+  if (db_) (void)End();
+}
+
+Status ReadTransaction::End() {
+  if (!db_) return Status::Internal("read transaction already ended");
+  Database* db = db_;
+  db_ = nullptr;
+  // Nothing was written, so there is nothing for the participants to do: COMMIT only
+  // releases the snapshot.
+  if (!db->in_transaction()) return Status::Ok();
+  return db->Prepare("COMMIT").Run();
+}
+
 }  // namespace topo::store

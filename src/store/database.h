@@ -218,4 +218,28 @@ class Transaction {
   Database* db_;
 };
 
+// A read-only transaction (BEGIN DEFERRED, ended by COMMIT): the reads inside it see one
+// snapshot and take SQLite's read lock once. Outside a transaction every statement takes and
+// releases that lock itself (on a WAL database, system calls on the shared-memory file that
+// cost as much as a point lookup by id), so a run of lookups, such as the vertices that answer
+// one want of a sync session, is about twice as fast inside one. Move-only.
+// REQUIRES: no transaction is open on the database when it begins, and nothing writes while
+// it is held (End() would commit the write without the participants' hooks). Keep it short:
+// a WAL checkpoint cannot pass the snapshot it holds.
+class ReadTransaction {
+ public:
+  static Result<ReadTransaction> Begin(Database& db);
+  ReadTransaction(ReadTransaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  ReadTransaction& operator=(ReadTransaction&&) = delete;
+  ReadTransaction(const ReadTransaction&) = delete;
+  ~ReadTransaction();
+
+  // Ends the transaction (the destructor does it too, ignoring errors).
+  Status End();
+
+ private:
+  explicit ReadTransaction(Database* db) : db_(db) {}
+  Database* db_;
+};
+
 }  // namespace topo::store

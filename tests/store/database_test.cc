@@ -254,6 +254,43 @@ TEST(Database, TransactionsDoNotNest) {
   EXPECT_FALSE(db->in_transaction());
 }
 
+TEST(Database, ReadTransactionSeesOneSnapshotAndCallsNoParticipant) {
+  TempDir dir;
+  const std::string path = dir.File("r.db");
+  auto reader = Database::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto writer = Database::Open(path);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE((*writer)->Exec("CREATE TABLE t (a); INSERT INTO t VALUES (1)").ok());
+  BufferingParticipant p(**reader);
+  {
+    auto snapshot = ReadTransaction::Begin(**reader);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+    EXPECT_TRUE((*reader)->in_transaction());
+    EXPECT_EQ(QueryInt(**reader, "SELECT count(*) FROM t"), 1);
+    // Another connection's commit is not seen until the snapshot ends.
+    ASSERT_TRUE((*writer)->Exec("INSERT INTO t VALUES (2)").ok());
+    EXPECT_EQ(QueryInt(**reader, "SELECT count(*) FROM t"), 1);
+    // Transactions do not nest.
+    EXPECT_FALSE(Transaction::Begin(**reader).ok());
+    EXPECT_FALSE(ReadTransaction::Begin(**reader).ok());
+    ASSERT_TRUE(snapshot->End().ok());
+    EXPECT_FALSE(snapshot->End().ok());  // once
+  }
+  EXPECT_FALSE((*reader)->in_transaction());
+  EXPECT_EQ(QueryInt(**reader, "SELECT count(*) FROM t"), 2);
+  {
+    auto snapshot = ReadTransaction::Begin(**reader);
+    ASSERT_TRUE(snapshot.ok());
+  }  // ended by the destructor
+  EXPECT_FALSE((*reader)->in_transaction());
+  EXPECT_EQ(p.commits + p.rollbacks, 0);
+  // Not inside a write transaction either.
+  ASSERT_TRUE((*reader)->Begin().ok());
+  EXPECT_FALSE(ReadTransaction::Begin(**reader).ok());
+  ASSERT_TRUE((*reader)->Rollback().ok());
+}
+
 TEST(Database, MissingFileWithoutCreateIsNotFound) {
   TempDir dir;
   OpenOptions o;
