@@ -22,6 +22,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bench/harness.h"
 #include "bench/profiled_pipeline.h"
@@ -101,6 +102,7 @@ struct SyncOptions {
   std::string topo;           // the topo binary; "" = beside topo-bench
   std::string log_level = "info";
   uint64_t poll_ms = 25;  // the receiver's progress is read this often
+  std::vector<std::string> receiver_env;  // NAME=VALUE for the receiver (experiments)
 };
 Json RunSync(const SyncOptions& options);
 

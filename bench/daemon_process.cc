@@ -79,6 +79,10 @@ DaemonProcess::DaemonProcess(Options options) : options_(std::move(options)) {
     // The key files the benchmark writes have no passphrase.
     ::unsetenv("TOPO_PASSPHRASE");
     ::unsetenv("TOPO_DB");
+    for (const auto& e : options_.env) {
+      size_t eq = e.find('=');
+      if (eq != std::string::npos) ::setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+    }
     ::execv(argv[0], argv.data());
     std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
@@ -122,6 +126,12 @@ nlohmann::json DaemonProcess::Call(const std::string& method, const nlohmann::js
 
 uint64_t DaemonProcess::PeakRssKb() const { return pid_ > 0 ? StatusField(pid_, "VmHWM:") : 0; }
 uint64_t DaemonProcess::RssKb() const { return pid_ > 0 ? StatusField(pid_, "VmRSS:") : 0; }
+
+nlohmann::json DaemonProcess::RssParts() const {
+  return {{"anon_kb", pid_ > 0 ? StatusField(pid_, "RssAnon:") : 0},
+          {"file_kb", pid_ > 0 ? StatusField(pid_, "RssFile:") : 0},
+          {"shmem_kb", pid_ > 0 ? StatusField(pid_, "RssShmem:") : 0}};
+}
 
 double DaemonProcess::CpuSeconds() const {
   if (pid_ <= 0) return 0;

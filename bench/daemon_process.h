@@ -27,6 +27,7 @@ class DaemonProcess {
     std::string log;   // the daemon's stderr (its log, in the foreground)
     std::string log_level = "info";
     std::vector<std::string> start_args;  // after `start --foreground`, e.g. --low-memory
+    std::vector<std::string> env;         // NAME=VALUE set in the daemon's environment
   };
   // Starts the daemon and returns once its socket answers node.status (10 s at most).
   // The daemon gets SIGKILL if this process dies. Throws Failure when it does not start.
@@ -42,6 +43,8 @@ class DaemonProcess {
   // The process's peak resident set (VmHWM) and current one (VmRSS), in KiB, while it runs.
   uint64_t PeakRssKb() const;
   uint64_t RssKb() const;
+  // /proc/PID/status's RssAnon, RssFile and RssShmem (KiB): what the resident set is made of.
+  nlohmann::json RssParts() const;
   // User + system CPU time of every thread of the process so far, in seconds.
   double CpuSeconds() const;
   // Asks it to stop (node.stop), waits up to 15 s, then kills it. Idempotent.

@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sync_cmd->add_option("--poll-ms", sync.poll_ms, "how often the receiver's progress is read")
       ->capture_default_str();
+  sync_cmd->add_option("--receiver-env", sync.receiver_env,
+                       "NAME=VALUE in the receiver daemon's environment (experiments)");
   sync_cmd->add_flag("--json", json, "one JSON object on stdout");
 
   LatencyOptions latency;

@@ -162,13 +162,13 @@ Json RunSync(const SyncOptions& options) {
   const std::string load_before = LoadAverage();
   const VerifyRate verify_before = MeasureVerifyRate(verify_bundle, kVerifySample);
 
-  DaemonProcess sender({topo, sender_db, tmp.File("sender.log"), options.log_level, {}});
+  DaemonProcess sender({topo, sender_db, tmp.File("sender.log"), options.log_level, {}, {}});
   nlohmann::json invite =
       sender.Call("workspace.invite", {{"workspace", files.workspace}, {"uses", 1}});
   std::vector<std::string> receiver_args;
   if (options.low_memory) receiver_args.push_back("--low-memory");
-  DaemonProcess receiver(
-      {topo, tmp.File("receiver.db"), tmp.File("receiver.log"), options.log_level, receiver_args});
+  DaemonProcess receiver({topo, tmp.File("receiver.db"), tmp.File("receiver.log"),
+                          options.log_level, receiver_args, options.receiver_env});
   const uint64_t receiver_rss_idle = receiver.PeakRssKb();
   const double sender_cpu0 = sender.CpuSeconds(), receiver_cpu0 = receiver.CpuSeconds();
 
@@ -187,7 +187,9 @@ Json RunSync(const SyncOptions& options) {
   const uint64_t n = files.vertices;
   const double timeout_s = 120 + static_cast<double>(n) / 1000;
   double first_applied_s = -1, end_s = -1, check_ms = 0;
-  std::vector<double> tenth_s(11, -1);  // when applied first reached k tenths of N
+  std::string end_by;
+  std::vector<double> tenth_s(11, -1);     // when applied first reached k tenths of N
+  std::vector<uint64_t> tenth_rss(11, 0);  // the receiver's VmRSS then (KiB)
   uint64_t polls = 0, checks = 0;
   Progress progress("sync", n);
   while (end_s < 0) {
@@ -199,7 +201,10 @@ Json RunSync(const SyncOptions& options) {
     ++polls;
     if (applied > 0 && first_applied_s < 0) first_applied_s = at;
     for (size_t k = 1; k <= 10; ++k)
-      if (tenth_s[k] < 0 && applied * 10 >= n * k) tenth_s[k] = at;
+      if (tenth_s[k] < 0 && applied * 10 >= n * k) {
+        tenth_s[k] = at;
+        tenth_rss[k] = receiver.RssKb();
+      }
     progress.Update(std::min(applied, n));
     if (applied < n) continue;
     Stopwatch check;
@@ -209,9 +214,11 @@ Json RunSync(const SyncOptions& options) {
     check_ms += check.Ms();
     const uint64_t after = Applied(receiver.Call("peer.list", nlohmann::json::object()));
     end_s = after == applied ? at : complete_at;
+    end_by = after == applied ? "peer.list poll" : "object.list";
   }
   const double seconds = end_s;
   const uint64_t receiver_peak_kb = receiver.PeakRssKb();
+  const nlohmann::json receiver_rss_parts = receiver.RssParts();
   const uint64_t sender_peak_kb = sender.PeakRssKb();
   const double receiver_cpu = receiver.CpuSeconds() - receiver_cpu0;
   const double sender_cpu = sender.CpuSeconds() - sender_cpu0;
@@ -262,8 +269,12 @@ Json RunSync(const SyncOptions& options) {
   d["accept_call_s"] = accept_s;
   d["first_applied_s"] = first_applied_s;
   Json tenths;
-  for (size_t k = 1; k <= 10; ++k) tenths[std::to_string(k * 10) + "%"] = tenth_s[k];
-  d["applied_fraction_at_s"] = std::move(tenths);
+  for (size_t k = 1; k <= 10; ++k)
+    tenths[std::to_string(k * 10) + "%"] =
+        Json{{"s", tenth_s[k]}, {"receiver_rss_kb", tenth_rss[k]}};
+  d["applied_fraction_at"] = std::move(tenths);
+  d["receiver_rss_at_end"] = Json::parse(receiver_rss_parts.dump());
+  if (!options.receiver_env.empty()) d["receiver_env"] = options.receiver_env;
   if (tenth_s[1] > 0 && tenth_s[9] > tenth_s[1])
     d["events_per_s_10_to_90"] = 0.8 * static_cast<double>(n) / (tenth_s[9] - tenth_s[1]);
   d["receiver_applied"] = rd["ingest"]["applied"];
@@ -272,6 +283,7 @@ Json RunSync(const SyncOptions& options) {
   d["polls"] = polls;
   d["end_checks"] = checks;
   d["end_check_ms"] = check_ms;
+  d["end_by"] = end_by;
   d["ed25519_verify_per_s_before"] = verify_before.per_s;
   d["ed25519_verify_per_s_after"] = verify_after.per_s;
   d["load_average_before"] = load_before;
