@@ -59,14 +59,17 @@ class LoopNode {
     return done.get();
   }
 
-  // Calls a method on the loop; `started` gets the time just before its handler ran.
+  // Calls a method on the loop; `started` and `finished` get the times just before its
+  // handler ran and just after it returned.
   nlohmann::json Call(const std::string& method, const nlohmann::json& params,
-                      SteadyClock::time_point* started = nullptr) {
+                      SteadyClock::time_point* started = nullptr,
+                      SteadyClock::time_point* finished = nullptr) {
     auto r = Run([&] {
       const uint64_t id = ++next_id_;
       const nlohmann::json request = api::MakeRequest(id, method, params);
       if (started) *started = SteadyClock::now();
       auto reply = service_->methods().Handle(request);
+      if (finished) *finished = SteadyClock::now();
       return api::ParseResponse(*reply, id);
     });
     if (!r.ok()) throw Failure{name_ + ": " + method + ": " + r.status().ToString()};
@@ -144,8 +147,9 @@ Json RunLatency(const LatencyOptions& options) {
 
   // One write on A: its vertex id and when the handler started.
   const nlohmann::json update{{"object", object}, {"field", "count"}, {"op", {"add", "1"}}};
-  auto write = [&](SteadyClock::time_point* started) -> std::string {
-    return a.Call("object.update", update, started)["vertex"];
+  auto write = [&](SteadyClock::time_point* started,
+                   SteadyClock::time_point* finished = nullptr) -> std::string {
+    return a.Call("object.update", update, started, finished)["vertex"];
   };
 
   // B reads A's writes once its join applied on A, A shared the epoch key with it and the
@@ -162,13 +166,14 @@ Json RunLatency(const LatencyOptions& options) {
            "a warm-up write reaches b");
 
   std::fprintf(stderr, "latency: %" PRIu64 " writes\n", options.messages);
-  std::vector<double> ms;
+  std::vector<double> ms, local_ms;
   uint64_t lost = 0;
   Progress progress("latency", options.messages);
   Stopwatch run_clock;
   for (uint64_t i = 0; i < options.messages; ++i) {
-    SteadyClock::time_point started;
-    const std::string id = write(&started);
+    SteadyClock::time_point started, finished;
+    const std::string id = write(&started, &finished);
+    local_ms.push_back(std::chrono::duration<double, std::milli>(finished - started).count());
     auto arrived = arrivals.Wait(id, std::chrono::milliseconds(options.timeout_ms));
     if (arrived)
       ms.push_back(std::chrono::duration<double, std::milli>(*arrived - started).count());
@@ -198,6 +203,10 @@ Json RunLatency(const LatencyOptions& options) {
   Json d;
   d["mean_ms"] = sorted.empty() ? 0 : sum / static_cast<double>(sorted.size());
   d["p90_ms"] = Percentile(sorted, 0.90);
+  // The write itself on a (object.update: sign, seal, apply, commit, announce).
+  std::sort(local_ms.begin(), local_ms.end());
+  d["local_write_p50_ms"] = Percentile(local_ms, 0.50);
+  d["local_write_p99_ms"] = Percentile(local_ms, 0.99);
   d["min_ms"] = sorted.empty() ? 0 : sorted.front();
   d["over_2_ms"] = std::count_if(ms.begin(), ms.end(), [](double v) { return v > 2; });
   d["over_10_ms"] = std::count_if(ms.begin(), ms.end(), [](double v) { return v > 10; });
