@@ -16,9 +16,15 @@
 //           one set-reconciliation algorithm: round trips, bytes, CPU time per side.
 //   quic    N MiB in messages of M KiB over one QUIC connection on loopback: MB/s against
 //           XChaCha20-Poly1305 on the same core.
+//   sync    two real daemons (build/bin/topo) on loopback: a fresh one joins a workspace and
+//           catches up with the N vertices of one object: events/s against Ed25519
+//           verifies/s, the receiver's peak RSS, bytes on the wire.
+//   latency two nodes in this process, connected over QUIC on loopback: time from a local
+//           write on one to its commit on the other, p50 / p99 / max.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bench/harness.h"
 #include "bench/profiled_pipeline.h"
@@ -96,6 +102,26 @@ struct QuicOptions {
   size_t message_kib = 1024;
 };
 Json RunQuic(const QuicOptions& options);
+// topo-bench sync (bench/sync_bench.cc).
+struct SyncOptions {
+  uint64_t events = 100'000;  // vertices of the object, its genesis included
+  bool low_memory = false;    // the receiver runs `topo start --low-memory`
+  std::string dir;            // keeps the sender's database between runs; "" = temporary
+  std::string topo;           // the topo binary; "" = beside topo-bench
+  std::string log_level = "info";
+  uint64_t poll_ms = 25;  // the receiver's progress is read this often
+  std::vector<std::string> receiver_env;  // NAME=VALUE for the receiver (experiments)
+};
+Json RunSync(const SyncOptions& options);
+
+// topo-bench latency (bench/latency_bench.cc).
+struct LatencyOptions {
+  uint64_t messages = 1000;
+  uint64_t gap_ms = 5;         // pause after each write has arrived, before the next
+  uint64_t warmup = 20;        // writes not counted, after the first one arrived
+  uint64_t timeout_ms = 5000;  // a write not applied on b by then counts as lost (a failure)
+};
+Json RunLatency(const LatencyOptions& options);
 
 struct OpenChildOptions {
   std::string db, object_hex;

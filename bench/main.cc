@@ -8,6 +8,8 @@
 //                        [--trials T] [--json]
 //   topo-bench sync-sim --events N [--json]
 //   topo-bench quic [--mib N] [--message-kib M] [--json]
+//   topo-bench sync --events N [--low-memory] [--dir D] [--json]
+//   topo-bench latency --messages M [--json]
 //   topo-bench all    [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
@@ -187,7 +189,34 @@ int main(int argc, char** argv) {
   quic_cmd->add_option("--message-kib", quic.message_kib, "KiB per message")->capture_default_str();
   quic_cmd->add_flag("--json", json, "one JSON object on stdout");
 
-  auto* all_cmd = app.add_subcommand("all", "ingest 100k, merge 20k, open 100k");
+  SyncOptions sync;
+  auto* sync_cmd = app.add_subcommand(
+      "sync", "two topo daemons on loopback: a fresh one joins and catches up N vertices");
+  sync_cmd->add_option("--events", sync.events, "vertices of the workspace's doc")
+      ->capture_default_str();
+  sync_cmd->add_flag("--low-memory", sync.low_memory, "the receiver runs topo start --low-memory");
+  sync_cmd->add_option("--dir", sync.dir,
+                       "keep the sender's database here between runs (default: temporary)");
+  sync_cmd->add_option("--topo", sync.topo, "the topo binary (default: beside topo-bench)");
+  sync_cmd->add_option("--log-level", sync.log_level, "the daemons' log level")
+      ->capture_default_str();
+  sync_cmd->add_option("--poll-ms", sync.poll_ms, "how often the receiver's progress is read")
+      ->capture_default_str();
+  sync_cmd->add_option("--receiver-env", sync.receiver_env,
+                       "NAME=VALUE in the receiver daemon's environment (experiments)");
+  sync_cmd->add_flag("--json", json, "one JSON object on stdout");
+
+  LatencyOptions latency;
+  auto* latency_cmd = app.add_subcommand(
+      "latency", "two nodes over QUIC on loopback: a write on one until applied on the other");
+  latency_cmd->add_option("--messages", latency.messages, "timed writes")->capture_default_str();
+  latency_cmd->add_option("--gap-ms", latency.gap_ms, "pause between writes")
+      ->capture_default_str();
+  latency_cmd->add_option("--warmup", latency.warmup, "writes not counted")->capture_default_str();
+  latency_cmd->add_flag("--json", json, "one JSON object on stdout");
+
+  auto* all_cmd =
+      app.add_subcommand("all", "ingest 100k, merge 20k, open 100k, sync 100k, latency 1,000");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
 
   // Internal: the timed halves that run in a child process.
@@ -223,6 +252,10 @@ int main(int argc, char** argv) {
       Print("acl", RunAcl(acl), json);
     } else if (quic_cmd->parsed()) {
       Print("quic", RunQuic(quic), json);
+    } else if (sync_cmd->parsed()) {
+      Print("sync", RunSync(sync), json);
+    } else if (latency_cmd->parsed()) {
+      Print("latency", RunLatency(latency), json);
     } else if (sync_sim_cmd->parsed()) {
       Print("sync-sim", RunSyncSim(sync_sim), json);
     } else if (reconcile_cmd->parsed()) {
@@ -248,6 +281,12 @@ int main(int argc, char** argv) {
       o.shape.events = 100'000;
       all["open"] = RunOpen(o);
       if (!json) Print("open", all["open"], false);
+      SyncOptions s;
+      s.events = 100'000;
+      all["sync"] = RunSync(s);
+      if (!json) Print("sync", all["sync"], false);
+      all["latency"] = RunLatency(LatencyOptions{});
+      if (!json) Print("latency", all["latency"], false);
       if (json) Print("all", all, true);
     } else if (ingest_child_cmd->parsed()) {
       std::cout << RunIngestChild(ingest_child).dump() << std::endl;

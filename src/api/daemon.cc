@@ -61,6 +61,7 @@ Status RunDaemon(const DaemonOptions& options, int ready_fd) {
   no.db = options.db;
   no.passphrase = options.passphrase;
   no.bind = options.bind;
+  no.low_memory = options.low_memory;
   auto n = node::Node::Open(io, no, log);
   if (!n.ok()) return fail(n.status());
   Service service(**n);

@@ -18,6 +18,7 @@ struct DaemonOptions {
   std::string bind;  // HOST:PORT asked for with --bind ("" = none)
   node::LogLevel log_level = node::LogLevel::kInfo;
   bool log_to_stderr = false;  // --foreground
+  bool low_memory = false;     // --low-memory (node::NodeOptions::low_memory)
 };
 
 // Runs the daemon in this process until it stops. `ready_fd` (from node::Detach, or -1) is

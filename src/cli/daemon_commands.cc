@@ -21,6 +21,7 @@ using nlohmann::json;
 struct DaemonArgs {
   std::string bind;
   bool foreground = false;
+  bool low_memory = false;
   std::string method, params, file, address, device;
   bool from_stdin = false;
 };
@@ -36,6 +37,7 @@ api::DaemonOptions Options(const Globals& g) {
     throw Failure{Status::InvalidArgument("--log-level must be debug, info, warn or error")};
   o.log_level = *level;
   o.bind = dargs.bind;
+  o.low_memory = dargs.low_memory;
   return o;
 }
 
@@ -75,6 +77,8 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
   auto* start = app.add_subcommand("start", "Start this database's daemon");
   start->add_option("--bind", dargs.bind, "HOST:PORT to listen on for peers");
   start->add_flag("--foreground", dargs.foreground, "Stay in the foreground, logging to stderr");
+  start->add_flag("--low-memory", dargs.low_memory,
+                  "Use less memory (smaller caches and sync windows), syncing more slowly");
   start->footer(
       "Every other command starts the daemon when it is not running; start is for choosing\n"
       "its options. Files beside the database: DB.sock (JSON-RPC), DB.pid, DB.log.\n"

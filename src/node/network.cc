@@ -24,6 +24,10 @@ struct Network::Link {
   int64_t stream = -1;
   std::unique_ptr<sync::ReplicaSource> source;
   std::unique_ptr<sync::Session> session;
+  // The figures of the sessions this connection had before the current one (Describe
+  // reports the sum), and how many it had.
+  sync::SessionStats earlier;
+  uint64_t sessions = 0;
   std::set<int64_t> old_streams;  // replaced sessions' streams, closed
   int64_t pending_stream = -1;    // opened by the peer before it was admitted
   asio::steady_timer timer;       // the session's next deadline
@@ -75,6 +79,8 @@ Result<std::unique_ptr<Network>> Network::Start(asio::io_context& io, object::Re
   n->index_->SetOnApplied(
       [self](std::span<const object::AppliedVertex> applied) { self->OnApplied(applied); });
   object::IngestPipelineOptions po;
+  po.batch_size = n->options_.ingest_batch;
+  po.max_pending = n->options_.ingest_max_pending;
   po.on_ready = [self] {
     // From a verify worker: hand the applying to the loop, once.
     asio::post(self->io_, [self] { self->ApplyArrived(); });
@@ -263,6 +269,16 @@ void Network::StartSession(Link& l, int64_t stream) {
     (void)l.conn->CloseStream(l.stream);
   }
   l.stream = stream;
+  if (l.session) {
+    const sync::SessionStats& st = l.session->stats();
+    l.earlier.bytes_in += st.bytes_in;
+    l.earlier.bytes_out += st.bytes_out;
+    l.earlier.frames_in += st.frames_in;
+    l.earlier.frames_out += st.frames_out;
+    l.earlier.vertices_received += st.vertices_received;
+    l.earlier.vertices_sent += st.vertices_sent;
+  }
+  ++l.sessions;
   Link* lp = &l;
   l.source = std::make_unique<sync::ReplicaSource>(
       *index_, [this, lp](const codec::ObjectId& object) { return MayOffer(*lp, object); });
@@ -393,6 +409,7 @@ void Network::OnApplied(std::span<const object::AppliedVertex> applied) {
       });
     }
   }
+  if (on_applied) on_applied(applied);
 }
 
 void Network::Announce(const codec::ObjectId& object, const std::vector<codec::VertexId>& ids) {
@@ -442,12 +459,17 @@ json Network::Describe() const {
            {"inbound", l->conn->inbound()},
            {"admission", AdmissionName(static_cast<int>(l->admission))}};
     if (l->session) {
+      // Sums over the connection's sessions (a membership change starts a new one), except
+      // pull_complete and objects_done, which are the current session's.
       const auto& st = l->session->stats();
       p["sync"] = {{"pull_complete", l->session->PullComplete()},
-                   {"vertices_received", st.vertices_received},
-                   {"vertices_sent", st.vertices_sent},
-                   {"bytes_in", st.bytes_in},
-                   {"bytes_out", st.bytes_out},
+                   {"sessions", l->sessions},
+                   {"vertices_received", l->earlier.vertices_received + st.vertices_received},
+                   {"vertices_sent", l->earlier.vertices_sent + st.vertices_sent},
+                   {"bytes_in", l->earlier.bytes_in + st.bytes_in},
+                   {"bytes_out", l->earlier.bytes_out + st.bytes_out},
+                   {"frames_in", l->earlier.frames_in + st.frames_in},
+                   {"frames_out", l->earlier.frames_out + st.frames_out},
                    {"objects_done", st.objects_done}};
     }
     peers.push_back(std::move(p));
@@ -457,10 +479,21 @@ json Network::Describe() const {
     known.push_back({{"address", k.address},
                      {"device", k.key ? json(HexEncode(k.key->view())) : json(nullptr)},
                      {"joining", k.join.has_value()}});
-  return {{"listening", endpoint_->local_address()},
-          {"peers", peers},
-          {"known", known},
-          {"ingest_pending", pipeline_->pending()}};
+  const object::IngestReport& ingested = pipeline_->report();
+  const net::Endpoint::Stats es = endpoint_->stats();
+  return {
+      {"listening", endpoint_->local_address()},
+      {"peers", peers},
+      {"known", known},
+      {"ingest_pending", pipeline_->pending()},
+      {"ingest",
+       {{"applied", ingested.stats.applied},
+        {"duplicate", ingested.stats.duplicate},
+        {"blocked", ingested.stats.blocked},
+        {"rejected", ingested.stats.rejected},
+        {"invalid", ingested.stats.invalid}}},
+      {"datagrams",
+       {{"in", es.datagrams_in}, {"out", es.datagrams_out}, {"dropped", es.datagrams_dropped}}}};
 }
 
 void Network::Stop(std::function<void()> done) {

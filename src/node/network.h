@@ -63,6 +63,11 @@ struct NetworkOptions {
   // An inbound peer neither a member nor proving an invite by then is closed.
   uint64_t admission_timeout_ms = kAdmissionTimeoutMs;
   sync::SessionOptions session;
+  // The ingest pipeline of vertices from peers (object/ingest_pipeline.h): vertices per
+  // transaction and vertices held at most; 0 keeps the pipeline's defaults (the replica's
+  // batch_size, four batches).
+  size_t ingest_batch = 0;
+  size_t ingest_max_pending = 0;
 };
 
 class Network {
@@ -82,9 +87,15 @@ class Network {
   // it), redialing until the join is applied on both sides.
   void Join(const codec::InviteLink& link, const codec::JoinOp& join);
 
+  // Peers (with their sync figures, summed over every session of the connection), known
+  // addresses, what the ingest pipeline did since start, and the endpoint's datagrams.
   nlohmann::json Describe() const;
   // Called (posted to the loop, coalesced) after a batch changed a group.
   std::function<void()> on_groups_changed;
+  // Called on the loop after each committed batch of the replica (local writes and
+  // vertices from peers), once the network has acted on it. For benchmarks and tests
+  // (topo-bench latency times a write's arrival with it); the node sets nothing here.
+  std::function<void(std::span<const object::AppliedVertex>)> on_applied;
   // Closes every connection, then calls `done`.
   void Stop(std::function<void()> done);
 

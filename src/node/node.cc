@@ -23,13 +23,29 @@ Result<std::unique_ptr<Node>> Node::Open(asio::io_context& io, NodeOptions optio
 
 Node::~Node() = default;
 
+namespace {
+// NodeOptions::low_memory.
+constexpr int kLowMemoryCacheKib = 4096;
+constexpr size_t kLowMemoryIngestBatch = 1024;
+constexpr size_t kLowMemoryIngestPending = 2048;
+constexpr size_t kLowMemoryWantIds = 256;
+constexpr size_t kLowMemoryWindow = 2;
+constexpr size_t kLowMemoryFrameBytes = size_t{256} << 10;
+}  // namespace
+
 Status Node::OpenReplica() {
   object::ReplicaOptions o;
   o.create_if_missing = false;
   o.box = &identity_->box;
+  if (options_.low_memory) o.batch_size = kLowMemoryIngestBatch;
   auto r = object::Replica::Open(db(), identity_->device.Clone(), o);
   if (!r.ok()) return r.status();
   replica_ = std::move(r).value();
+  if (options_.low_memory) {
+    auto s =
+        replica_->database().Exec("PRAGMA cache_size = -" + std::to_string(kLowMemoryCacheKib));
+    if (!s.ok()) return s;
+  }
   return StartNetwork();
 }
 
@@ -42,6 +58,13 @@ Status Node::StartNetwork() {
   if (!options_.network) return Status::Ok();
   NetworkOptions no;
   no.bind = options_.bind.empty() ? kDefaultBind : options_.bind;
+  if (options_.low_memory) {
+    no.ingest_batch = kLowMemoryIngestBatch;
+    no.ingest_max_pending = kLowMemoryIngestPending;
+    no.session.want_ids = kLowMemoryWantIds;
+    no.session.window = kLowMemoryWindow;
+    no.session.vertices_frame_bytes = kLowMemoryFrameBytes;
+  }
   auto n = Network::Start(io_, *replica_, identity_->device, log_, no);
   if (!n.ok()) return n.status();
   network_ = std::move(n).value();

@@ -29,6 +29,10 @@ struct NodeOptions {
   // a network (tests of the RPC layer) sets `network` false.
   std::string bind;
   bool network = true;
+  // Trades speed for a lower peak memory (a small device; `topo start --low-memory`): a
+  // smaller SQLite page cache, a smaller ingest pipeline and smaller sync windows
+  // (node.cc, kLowMemory*; docs/PERFORMANCE.md, "sync", has what each costs).
+  bool low_memory = false;
 };
 
 constexpr char kDefaultBind[] = "127.0.0.1:0";
