@@ -139,21 +139,9 @@ uint64_t Field(const nlohmann::json& j, const char* name) {
   return j.contains(name) ? j[name].get<uint64_t>() : 0;
 }
 
-}  // namespace
-
-Json RunSync(const SyncOptions& options) {
-  Expect(options.events >= 2, "at least 2 events");
-  const std::string topo = TopoBinary(options.topo);
-  std::optional<TempDir> cache_tmp;
-  std::string cache = options.dir;
-  if (cache.empty()) {
-    cache_tmp.emplace("sync-cache");
-    cache = cache_tmp->path();
-  }
-  fs::create_directories(cache);
-  const SenderFiles files = BuildSender(cache, options.events);
-
-  TempDir tmp("sync");
+// The run itself, in `tmp` (kept when it fails: the daemons' logs are there).
+Json RunSyncIn(const SyncOptions& options, const SenderFiles& files, const std::string& topo,
+               TempDir& tmp) {
   const std::string sender_db = tmp.File("sender.db");
   fs::copy_file(files.dir + "/sender.db", sender_db);
   fs::copy_file(store::KeyFilePath(files.dir + "/sender.db"), store::KeyFilePath(sender_db));
@@ -297,6 +285,29 @@ Json RunSync(const SyncOptions& options) {
       {"receiver_peak_rss", options.low_memory ? "< 24 MiB (--low-memory)" : "< 64 MiB"},
       {"receiver_peak_rss_met", GoalVerdict(at_size, receiver_peak_kb < rss_goal_kb, "500,000")}};
   return r;
+}
+
+}  // namespace
+
+Json RunSync(const SyncOptions& options) {
+  Expect(options.events >= 2, "at least 2 events");
+  const std::string topo = TopoBinary(options.topo);
+  std::optional<TempDir> cache_tmp;
+  std::string cache = options.dir;
+  if (cache.empty()) {
+    cache_tmp.emplace("sync-cache");
+    cache = cache_tmp->path();
+  }
+  fs::create_directories(cache);
+  const SenderFiles files = BuildSender(cache, options.events);
+  TempDir tmp("sync");
+  try {
+    return RunSyncIn(options, files, topo, tmp);
+  } catch (const Failure&) {
+    tmp.Keep();
+    std::fprintf(stderr, "sync: kept %s (the daemons' logs and databases)\n", tmp.path().c_str());
+    throw;
+  }
 }
 
 }  // namespace topo::bench
