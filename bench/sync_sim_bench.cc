@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <memory>
 
 #include "bench/benches.h"
 #include "object/ingest_pipeline.h"
@@ -49,6 +50,7 @@ Json RunSyncSim(const SyncSimOptions& options) {
   sync::Session from(*source_sets, so), to(*receiver_sets, so);
   std::fprintf(stderr, "sync-sim: catching up %llu vertices\n",
                static_cast<unsigned long long>(gen.vertices));
+  const uint64_t peak_rss_before_sync_kb = PeakRssKb();
   Stopwatch timer;
   const double cpu_before = ProcessCpuSeconds();
   const double thread_cpu_before = ThreadCpuSeconds();
@@ -57,7 +59,9 @@ Json RunSyncSim(const SyncSimOptions& options) {
   // The receiver's vertices verify on every core while earlier ones are applied and while
   // the sessions run; the pipeline holds at most max_pending of them (Add applies the
   // oldest batches when it is full, as a node stops reading the stream).
-  object::IngestPipeline pipe(*receiver);
+  auto pipe_owner = std::make_unique<object::IngestPipeline>(*receiver);
+  object::IngestPipeline& pipe = *pipe_owner;
+  const size_t max_pending = pipe.max_pending();
   std::deque<std::pair<bool, Bytes>> wire;  // (to the receiver?, frame)
   uint64_t wire_bytes = 0, next_progress = gen.vertices / 10;
   auto progress = [&] {
@@ -111,7 +115,11 @@ Json RunSyncSim(const SyncSimOptions& options) {
   const double seconds = timer.Seconds();
   const double cpu = ProcessCpuSeconds() - cpu_before;
   const double thread_cpu = ThreadCpuSeconds() - thread_cpu_before;
-  const object::IngestReport& report = pipe.report();
+  const uint64_t peak_rss_after_sync_kb = PeakRssKb();
+  const object::IngestReport report = pipe.report();
+  // Its workers end here, so the third node's pipeline reuses their malloc arenas instead
+  // of growing new ones beside them.
+  pipe_owner.reset();
   const uint64_t applied = report.stats.applied;
   Expect(report.stats.rejected == 0 && report.stats.invalid == 0, "no vertex rejected");
   Expect(to.PullComplete(), "the receiver pulled everything");
@@ -161,7 +169,11 @@ Json RunSyncSim(const SyncSimOptions& options) {
   d["ingest_seconds"] = direct_seconds;
   d["ingest_cpu_seconds"] = direct_cpu;
   d["ingest_main_thread_cpu_s"] = direct_thread_cpu;
-  d["pipeline_max_pending"] = pipe.max_pending();
+  d["pipeline_max_pending"] = max_pending;
+  // Whether the peak came before the sessions ran (building the source), while they ran, or
+  // later, with the third node open.
+  d["peak_rss_before_sync_kb"] = peak_rss_before_sync_kb;
+  d["peak_rss_after_sync_kb"] = peak_rss_after_sync_kb;
   d["main_thread"] = Json{{"cpu_s", thread_cpu},
                           {"serve_cpu_s", serve_cpu},
                           {"receive_cpu_s", receive_cpu},

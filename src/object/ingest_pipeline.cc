@@ -34,16 +34,17 @@ Status IngestPipeline::Apply(std::vector<graph::Prepared> batch, bool last) {
 }
 
 Status IngestPipeline::Add(std::vector<Bytes> raws) {
+  const size_t total = raws.size();
   size_t next = 0;
-  while (next < raws.size()) {
+  while (next < total) {
     if (!has_room()) {
       TOPO_RETURN_IF_ERROR(Apply(queue_.Take(batch_size_), false));
       continue;
     }
-    const size_t n = std::min<size_t>(raws.size() - next, max_pending_ - pending());
+    const size_t n = std::min<size_t>(total - next, max_pending_ - pending());
     std::vector<Bytes> part;
-    if (next == 0 && n == raws.size()) {
-      part = std::move(raws);
+    if (n == total) {
+      part = std::move(raws);  // all of it fits: no copy of the vector
     } else {
       part.reserve(n);
       for (size_t i = next; i < next + n; ++i) part.push_back(std::move(raws[i]));

@@ -26,8 +26,9 @@
 //    reading a stream, so the transport's flow control slows the peer) checks has_room().
 //    Blocked vertices are held apart, under graph::IngestorOptions::blocked_memory_bytes.
 //  - Atomicity: each batch commits whole or not at all. When applying fails (storage), the
-//    batch being applied is absent, as if never received; the error is returned and the
-//    vertices added after it are still pending.
+//    batch being applied is absent, as if never received, and so are the vertices of that
+//    Add() call not yet taken in; the error is returned, and what was taken in before it is
+//    still pending (the caller usually ends the session; sync fetches the absent again).
 //  - Durability: a vertex is durable once its batch commits. Blocked vertices may wait in
 //    memory across batches (graph/ingest.h) and are written to the store by Finish() at the
 //    latest; a crash before that loses them (absent; sync fetches them again).
@@ -51,7 +52,9 @@ struct IngestPipelineOptions {
   size_t batch_size = 0;        // vertices per transaction; 0: ReplicaOptions::batch_size
   size_t max_pending = 0;       // vertices held at most; 0: 4 batches. At least one batch.
   // Called on a worker thread when verified vertices may be ready to apply (see
-  // graph::PrepareQueueOptions::on_ready): an event loop posts ApplyReady() to itself.
+  // graph::PrepareQueueOptions::on_ready): an event loop posts ApplyReady() to itself. It may
+  // run until the pipeline's destructor returns, so what it posts must not assume the
+  // pipeline is still there.
   std::function<void()> on_ready;
 };
 

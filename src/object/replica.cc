@@ -192,8 +192,12 @@ Status Replica::ApplyBatch(std::vector<graph::Prepared>& batch, IngestReport& re
 
 Result<IngestReport> Replica::Ingest(std::vector<Bytes> raws) {
   // Signature checks run on the pipeline's workers, from the first vertex on, while earlier
-  // batches are applied and committed here.
-  IngestPipeline pipe(*this);
+  // batches are applied and committed here. The vertices are all in memory already: the
+  // pipeline need hold only one verified batch ahead of the one being applied (as many
+  // decoded copies as before it existed).
+  IngestPipelineOptions o;
+  o.max_pending = 2 * std::max<size_t>(1, options_.batch_size);
+  IngestPipeline pipe(*this, o);
   TOPO_RETURN_IF_ERROR(pipe.Add(std::move(raws)));
   TOPO_RETURN_IF_ERROR(pipe.Finish());
   return pipe.report();
