@@ -19,6 +19,11 @@ void MethodTable::Add(MethodSpec spec, Handler handler) {
   methods_[name] = Entry{std::move(spec), std::move(handler)};
 }
 
+Handler MethodTable::HandlerOf(const std::string& name) const {
+  auto it = methods_.find(name);
+  return it == methods_.end() ? Handler() : it->second.handler;
+}
+
 const MethodSpec* MethodTable::Find(const std::string& name) const {
   auto it = methods_.find(name);
   return it == methods_.end() ? nullptr : &it->second.spec;

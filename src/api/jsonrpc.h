@@ -53,6 +53,9 @@ class MethodTable {
  public:
   void Add(MethodSpec spec, Handler handler);
   const MethodSpec* Find(const std::string& name) const;
+  // The handler of a method (an empty function when there is none): to wrap it, Add the
+  // method again with a handler that calls this one.
+  Handler HandlerOf(const std::string& name) const;
   std::vector<const MethodSpec*> List() const;  // by name
 
   // Serves one request (or a batch). nullopt when nothing is to be sent back (notifications).

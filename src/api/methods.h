@@ -43,6 +43,14 @@ uint64_t ParseDuration(const std::string& text);
 void CheckName(const std::string& what, const std::string& value);
 json ReportJson(const object::IngestReport& r);
 
+// The workspace's display names (its "profiles" field: user key hex -> name).
+json Profiles(object::Replica& r, const codec::ObjectId& group);
+// A user's display name there, or "".
+std::string DisplayName(const json& profiles, const crypto::PublicKey& user);
+// A member by display name, or by user key (hex, or a unique prefix of 4+ characters).
+crypto::PublicKey ResolveUser(object::Replica& r, const codec::ObjectId& group,
+                              const object::GroupState& st, const std::string& text);
+
 void AddNodeMethods(MethodTable& t, node::Node& n);
 void AddObjectMethods(MethodTable& t, node::Node& n);
 void AddPeerMethods(MethodTable& t, node::Node& n);

@@ -27,37 +27,6 @@ std::string Lower(std::string s) {
 
 std::string Str(const json& params, const char* name) { return Check(StringParam(params, name)); }
 
-json Profiles(object::Replica& r, const codec::ObjectId& group) {
-  auto shown = r.Show(group);
-  if (!shown.ok() || !shown->contains("profiles")) return json::object();
-  return (*shown)["profiles"];
-}
-
-std::string DisplayName(const json& profiles, const crypto::PublicKey& user) {
-  std::string hex = HexEncode(user.view());
-  if (profiles.contains(hex) && profiles[hex].is_string()) return profiles[hex];
-  return "";
-}
-
-// A member by display name, or by user key (hex, or a unique prefix of 4+ characters).
-crypto::PublicKey ResolveUser(object::Replica& r, const codec::ObjectId& group,
-                              const object::GroupState& st, const std::string& text) {
-  json profiles = Profiles(r, group);
-  std::vector<crypto::PublicKey> matches;
-  for (const auto& [user, _] : st.members())
-    if (DisplayName(profiles, user) == text) matches.push_back(user);
-  if (matches.empty() && text.size() >= 4) {
-    std::string lower = Lower(text);
-    for (const auto& [user, _] : st.members())
-      if (HexEncode(user.view()).rfind(lower, 0) == 0) matches.push_back(user);
-  }
-  if (matches.empty())
-    throw Failure{Status::NotFound("no member \"" + text + "\" in this workspace (see: members)")};
-  if (matches.size() > 1)
-    throw Failure{
-        Status::InvalidArgument("\"" + text + "\" names several members: use their user key")};
-  return matches[0];
-}
 
 // Publishes display names this device chose before it could read its workspace, for every
 // workspace where it now holds the key. Returns how many it published.
@@ -122,6 +91,38 @@ void CheckLinkPurpose(object::Replica& r, const codec::InviteLink& link,
 }
 
 }  // namespace
+
+json Profiles(object::Replica& r, const codec::ObjectId& group) {
+  auto shown = r.Show(group);
+  if (!shown.ok() || !shown->contains("profiles")) return json::object();
+  return (*shown)["profiles"];
+}
+
+std::string DisplayName(const json& profiles, const crypto::PublicKey& user) {
+  std::string hex = HexEncode(user.view());
+  if (profiles.contains(hex) && profiles[hex].is_string()) return profiles[hex];
+  return "";
+}
+
+// A member by display name, or by user key (hex, or a unique prefix of 4+ characters).
+crypto::PublicKey ResolveUser(object::Replica& r, const codec::ObjectId& group,
+                              const object::GroupState& st, const std::string& text) {
+  json profiles = Profiles(r, group);
+  std::vector<crypto::PublicKey> matches;
+  for (const auto& [user, _] : st.members())
+    if (DisplayName(profiles, user) == text) matches.push_back(user);
+  if (matches.empty() && text.size() >= 4) {
+    std::string lower = Lower(text);
+    for (const auto& [user, _] : st.members())
+      if (HexEncode(user.view()).rfind(lower, 0) == 0) matches.push_back(user);
+  }
+  if (matches.empty())
+    throw Failure{Status::NotFound("no member \"" + text + "\" in this workspace (see: members)")};
+  if (matches.size() > 1)
+    throw Failure{
+        Status::InvalidArgument("\"" + text + "\" names several members: use their user key")};
+  return matches[0];
+}
 
 // After an import: takes over the user identity another device handed to this one
 // (rewriting the key file), certifies this user's newly linked devices, hands keys to

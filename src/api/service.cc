@@ -4,11 +4,23 @@
 
 namespace topo::api {
 
+namespace {
+std::vector<MethodExtension>& Extensions() {
+  static std::vector<MethodExtension> all;
+  return all;
+}
+}  // namespace
+
+void RegisterMethodExtension(MethodExtension extension) {
+  Extensions().push_back(std::move(extension));
+}
+
 Service::Service(node::Node& node) : node_(node) {
   AddNodeMethods(methods_, node_);
   AddObjectMethods(methods_, node_);
   AddPeerMethods(methods_, node_);
   AddWorkspaceMethods(methods_, node_);
+  for (const auto& extend : Extensions()) extend(methods_, node_);
   // Vertices from peers changed a group: do what an import would (share keys with a new
   // member, certify a linked device, ...).
   node_.on_groups_changed = [this] {

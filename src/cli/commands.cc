@@ -172,6 +172,7 @@ void RegisterCommands(CLI::App& app, Globals& g) {
   RegisterBundle(app, g);
   RegisterWorkspace(app, g);
   RegisterDaemon(app, g);
+  RegisterChat(app, g);
 }
 
 }  // namespace topo::cli

@@ -73,6 +73,24 @@ std::string StatusText(const json& s) {
 
 }  // namespace
 
+void PrintPeers(Globals& g) {
+  json j = Call(g, "peer.list", json::object());
+  std::ostringstream text;
+  text << "listening on " << j["listening"].get<std::string>() << "\n";
+  for (const auto& p : j["peers"]) {
+    text << p["device"].get<std::string>().substr(0, 16) << "  " << p["address"].get<std::string>()
+         << "  " << (p["inbound"].get<bool>() ? "in " : "out") << "  "
+         << p["admission"].get<std::string>();
+    if (p.contains("sync"))
+      text << "  " << p["sync"]["vertices_received"].get<uint64_t>() << " received, "
+           << p["sync"]["vertices_sent"].get<uint64_t>() << " sent"
+           << (p["sync"]["pull_complete"].get<bool>() ? "" : " (syncing)");
+    text << "\n";
+  }
+  if (j["peers"].empty()) text << "no peers connected\n";
+  Print(g, j, text.str());
+}
+
 void RegisterDaemon(CLI::App& app, Globals& g) {
   auto* start = app.add_subcommand("start", "Start this database's daemon");
   start->add_option("--bind", dargs.bind, "HOST:PORT to listen on for peers");
@@ -155,23 +173,7 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     Print(g, j, "added peer " + dargs.address);
   }));
   auto* list = peer->add_subcommand("list", "Connected peers and the addresses kept dialing");
-  list->callback(Run(g, [&g] {
-    json j = Call(g, "peer.list", json::object());
-    std::ostringstream text;
-    text << "listening on " << j["listening"].get<std::string>() << "\n";
-    for (const auto& p : j["peers"]) {
-      text << p["device"].get<std::string>().substr(0, 16) << "  " << p["address"].get<std::string>()
-           << "  " << (p["inbound"].get<bool>() ? "in " : "out") << "  "
-           << p["admission"].get<std::string>();
-      if (p.contains("sync"))
-        text << "  " << p["sync"]["vertices_received"].get<uint64_t>() << " received, "
-             << p["sync"]["vertices_sent"].get<uint64_t>() << " sent"
-             << (p["sync"]["pull_complete"].get<bool>() ? "" : " (syncing)");
-      text << "\n";
-    }
-    if (j["peers"].empty()) text << "no peers connected\n";
-    Print(g, j, text.str());
-  }));
+  list->callback(Run(g, [&g] { PrintPeers(g); }));
 
   auto* rpc = app.add_subcommand("rpc", "The daemon's JSON-RPC API, without writing a client");
   rpc->require_subcommand(1);

@@ -9,10 +9,16 @@
 #include <fstream>
 #include <iostream>
 
+#include "apps/chat/methods.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
   using topo::cli::Globals;
+  // The team chat: its blueprint for the replica, its chat.* methods for the daemon.
+  if (auto s = topo::apps::chat::RegisterApp(); !s.ok()) {
+    std::cerr << "topo: " << s.message() << "\n";
+    return 1;
+  }
   CLI::App app{"topo: a peer-to-peer, end-to-end encrypted, local-first replication engine"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every command");

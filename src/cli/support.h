@@ -47,6 +47,11 @@ std::string ReportText(const nlohmann::json& report);
 
 // Workspace commands (cli/workspace.cc) and the daemon's (cli/daemon_commands.cc).
 void RegisterWorkspace(CLI::App& app, Globals& g);
+// The team chat's commands (cli/chat_commands.cc).
+void RegisterChat(CLI::App& app, Globals& g);
+// `members` / `users`, and `peer list` / `peers`.
+void PrintMembers(Globals& g);
+void PrintPeers(Globals& g);
 void RegisterDaemon(CLI::App& app, Globals& g);
 
 // Wraps a command body: failures become one line on stderr and exit status 1.

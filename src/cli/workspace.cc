@@ -24,6 +24,20 @@ std::string ShortHex(const std::string& hex) { return hex.substr(0, 16); }
 
 }  // namespace
 
+void PrintMembers(Globals& g) {
+  json all = Call(g, "workspace.members", json::object());
+  std::ostringstream text;
+  for (const auto& m : all) {
+    std::string name = m["name"];
+    size_t devices = m["devices"].size();
+    text << ShortHex(m["user"]) << "  " << (name.empty() ? "(no name yet)" : name) << "  "
+         << m["role"].get<std::string>() << "  " << devices
+         << (devices == 1 ? " device" : " devices") << (m["you"].get<bool>() ? "  (you)" : "")
+         << "\n";
+  }
+  Print(g, all, text.str());
+}
+
 void RegisterWorkspace(CLI::App& app, Globals& g) {
   auto* create = app.add_subcommand("create-workspace",
                                     "Create a workspace (an encrypted group); prints its id");
@@ -142,19 +156,7 @@ void RegisterWorkspace(CLI::App& app, Globals& g) {
   }));
 
   auto* members = app.add_subcommand("members", "List the members of the workspace");
-  members->callback(Run(g, [&g] {
-    json all = Call(g, "workspace.members", json::object());
-    std::ostringstream text;
-    for (const auto& m : all) {
-      std::string name = m["name"];
-      size_t devices = m["devices"].size();
-      text << ShortHex(m["user"]) << "  " << (name.empty() ? "(no name yet)" : name) << "  "
-           << m["role"].get<std::string>() << "  " << devices
-           << (devices == 1 ? " device" : " devices") << (m["you"].get<bool>() ? "  (you)" : "")
-           << "\n";
-    }
-    Print(g, all, text.str());
-  }));
+  members->callback(Run(g, [&g] { PrintMembers(g); }));
 
   auto* devices = app.add_subcommand("devices", "List the member devices of the workspace");
   devices->callback(Run(g, [&g] {

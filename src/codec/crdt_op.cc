@@ -17,6 +17,7 @@ enum OpTag : uint8_t {
   kTagMapRemove = 7,
   kTagListInsert = 8,
   kTagListDelete = 9,
+  kTagLogAppend = 10,
 };
 
 Status Invalid(std::string_view field, std::string_view why) {
@@ -104,6 +105,8 @@ Status CheckOp(const CrdtOp& op, size_t maps) {
       return Invalid("crdt_op.list.elems", "not strictly ascending");
     return Status::Ok();
   }
+  if (const auto* o = std::get_if<LogAppend>(&op.op))
+    return CheckValue("crdt_op.log.entry", o->entry);
   return Status::Ok();  // CounterAdd: every delta is well-formed
 }
 
@@ -152,11 +155,14 @@ void PutOp(Writer& w, const CrdtOp& op) {
           if (o.after) PutElem(w, *o.after);
           w.Varint(o.values.size());
           for (const Bytes& v : o.values) w.LenBytes(v);
-        } else {
-          static_assert(std::is_same_v<T, ListDelete>);
+        } else if constexpr (std::is_same_v<T, ListDelete>) {
           w.U8(kTagListDelete);
           w.Varint(o.elems.size());
           for (const ElemId& e : o.elems) PutElem(w, e);
+        } else {
+          static_assert(std::is_same_v<T, LogAppend>);
+          w.U8(kTagLogAppend);
+          w.LenBytes(o.entry);
         }
       },
       op.op);
@@ -288,6 +294,12 @@ Status GetOp(Reader& r, size_t maps, CrdtOp& op) {
       op.op = std::move(o);
       return Status::Ok();
     }
+    case kTagLogAppend: {
+      LogAppend o;
+      TOPO_RETURN_IF_ERROR(GetValue(r, "crdt_op.log.entry", o.entry));
+      op.op = std::move(o);
+      return Status::Ok();
+    }
     default:
       return Corrupt("crdt_op.tag", "unknown op " + std::to_string(tag));
   }
@@ -309,6 +321,8 @@ const char* CrdtKindName(CrdtKind kind) {
       return "map";
     case CrdtKind::kList:
       return "list";
+    case CrdtKind::kLog:
+      return "log";
   }
   return "unknown";
 }
@@ -329,6 +343,10 @@ Status CheckFieldType(const FieldType& type) {
       case CrdtKind::kOrSet:
       case CrdtKind::kList:
         if (t->value) return Status::InvalidArgument("field type: only a map has a value type");
+        return Status::Ok();
+      case CrdtKind::kLog:
+        if (t->value) return Status::InvalidArgument("field type: only a map has a value type");
+        if (maps > 0) return Status::InvalidArgument("field type: a log is not a map value");
         return Status::Ok();
       case CrdtKind::kMap:
         if (!t->value) return Status::InvalidArgument("field type: map without a value type");
@@ -362,15 +380,19 @@ CrdtKind CrdtOp::kind() const {
     case 5:
     case 6:
       return CrdtKind::kMap;
-    default:
+    case 7:
+    case 8:
       return CrdtKind::kList;
+    default:
+      return CrdtKind::kLog;
   }
 }
 
 const char* CrdtOp::name() const {
   static constexpr const char* kNames[] = {"counter.add", "lww.set",     "mv.set",
                                            "set.add",     "set.remove",  "map.update",
-                                           "map.remove",  "list.insert", "list.delete"};
+                                           "map.remove",  "list.insert", "list.delete",
+                                           "log.append"};
   static_assert(std::size(kNames) == std::variant_size_v<CrdtOpVariant>);
   return kNames[op.index()];
 }

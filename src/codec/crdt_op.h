@@ -15,6 +15,7 @@
 //   8 list.insert    u8 has_after (0 or 1), [elem after if 1], varint n (1..kMaxListInsert),
 //                    n * bytes value                      (after absent = at the head)
 //   9 list.delete    varint n (1..kMaxCrdtIds), n * elem  (strictly ascending, no duplicates)
+//  10 log.append     bytes entry                          (an app's entry: object/app.h)
 //
 //   bytes = varint len (<= kMaxCrdtValue) || len bytes
 //   key   = varint len (1..kMaxMapKey) || len bytes of valid UTF-8
@@ -53,9 +54,13 @@ enum class CrdtKind : uint8_t {
   kOrSet = 4,
   kMap = 5,
   kList = 6,
+  // An append-only log of opaque entries whose meaning belongs to the blueprint's app
+  // projector (object/app.h); the engine keeps only the entry count. Not allowed as a map
+  // value type.
+  kLog = 7,
 };
 
-// "counter", "lww", "mv", "set", "map", "list"; "unknown" for anything else.
+// "counter", "lww", "mv", "set", "map", "list", "log"; "unknown" for anything else.
 const char* CrdtKindName(CrdtKind kind);
 
 // The declared type of a field. Value semantics; the map value type is shared and immutable.
@@ -68,6 +73,7 @@ struct FieldType {
   static FieldType MvRegister() { return {CrdtKind::kMvRegister, nullptr}; }
   static FieldType OrSet() { return {CrdtKind::kOrSet, nullptr}; }
   static FieldType List() { return {CrdtKind::kList, nullptr}; }
+  static FieldType Log() { return {CrdtKind::kLog, nullptr}; }
   static FieldType Map(FieldType value_type) {
     return {CrdtKind::kMap, std::make_shared<const FieldType>(std::move(value_type))};
   }
@@ -131,9 +137,13 @@ struct ListDelete {
   std::vector<ElemId> elems;  // ascending
   bool operator==(const ListDelete&) const = default;
 };
+struct LogAppend {
+  Bytes entry;
+  bool operator==(const LogAppend&) const = default;
+};
 
 using CrdtOpVariant = std::variant<CounterAdd, LwwSet, MvSet, SetAdd, SetRemove, MapUpdate,
-                                   MapRemove, ListInsert, ListDelete>;
+                                   MapRemove, ListInsert, ListDelete, LogAppend>;
 
 struct CrdtOp {
   CrdtOpVariant op;

@@ -3,10 +3,12 @@
 // vertex is an operation on one field.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "object/app.h"
 #include "object/crdt.h"
 
 namespace topo::object {
@@ -20,6 +22,8 @@ struct Blueprint {
   std::string name;
   std::string description;
   std::vector<FieldDecl> fields;
+  // Set for an app's blueprint (object/app.h): projects its log fields' entries.
+  std::shared_ptr<const AppProjector> app;
   // -1 when there is no such field.
   int FieldIndex(std::string_view field) const;
 };
@@ -31,7 +35,8 @@ const std::vector<Blueprint>& BuiltinBlueprints();
 // "profiles" (display names by user key, hex). Its ACL is not fields but the group
 // operations of object/group_state.h. Made by Replica::CreateGroup, never CreateObject.
 const Blueprint& GroupBlueprint();
-// A built-in blueprint or the group blueprint by name; nullptr when unknown.
+// A built-in blueprint, the group blueprint or a registered app blueprint by name; nullptr
+// when unknown.
 const Blueprint* FindBlueprint(std::string_view name);
 
 }  // namespace topo::object

@@ -195,6 +195,9 @@ Status ApplyAt(store::StateStore& state, const codec::ObjectId& object, ByteView
       return ApplyMap(state, object, prefix, type, op, ctx, effects);
     case CrdtKind::kList:
       return internal::ApplyListOp(state, object, prefix, op, ctx, effects);
+    case CrdtKind::kLog:
+      // The entry itself is the app projector's (object/app.h); the state is the count.
+      return ApplyCounter(state, object, prefix, codec::CounterAdd{1}, effects);
   }
   return Status::Internal("ApplyOp: unknown kind");
 }
@@ -230,7 +233,8 @@ Result<std::vector<Effect>> ApplyOp(store::StateStore& state, const codec::Objec
 Result<nlohmann::json> Render(store::StateStore& state, const codec::ObjectId& object,
                               ByteView prefix, const FieldType& type) {
   switch (type.kind) {
-    case CrdtKind::kCounter: {
+    case CrdtKind::kCounter:
+    case CrdtKind::kLog: {  // a log renders as its entry count
       TOPO_ASSIGN_OR_RETURN(int64_t sum, ReadCounter(state, object, prefix));
       return nlohmann::json(sum);
     }

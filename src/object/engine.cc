@@ -91,7 +91,11 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
       refs_cache_[v.id] = v.refs;
     }
     // Every field gets its row from the start (0, null, [], ...), as a rebuild would write.
-    return ProjectAll(v.id);
+    TOPO_RETURN_IF_ERROR(ProjectAll(v.id));
+    const Blueprint* bp = FindBlueprint(g->blueprint);
+    if (!bp || !bp->app) return Status::Ok();
+    TOPO_ASSIGN_OR_RETURN(auto ctx, AppContextOf(v, g->group, 0));
+    return bp->app->OnCreate(ctx, sink_);
   }
   if (v.type == codec::kGroupOpType) return ApplyGroupVertex(v);
   TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));

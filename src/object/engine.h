@@ -92,6 +92,9 @@ class ObjectEngine final : public graph::Applier {
   // Applies a decoded op payload (plaintext) to an object's CRDT state and projection.
   Status ApplyPlain(const codec::Vertex& v, ByteView payload, bool from_envelope);
   Status MarkUnreadable(const codec::Vertex& v, std::string_view why);
+  // What an app projector is told about `v` of an object in `group` (nullopt: none).
+  Result<AppContext> AppContextOf(const codec::Vertex& v,
+                                  const std::optional<codec::ObjectId>& group, uint32_t field);
   // Applies queued content of every object of `group` that a key now opens.
   Status ReplayQueued(const codec::ObjectId& group);
   Result<std::vector<codec::VertexId>> GroupRefsOf(const codec::VertexId& id);

@@ -210,6 +210,8 @@ Status ObjectEngine::ApplyPlain(const codec::Vertex& v, ByteView payload, bool f
   if (fits.ok() && p->field >= bp->fields.size())
     fits = Status::Rejected("op.field: no field " + std::to_string(p->field));
   if (fits.ok()) fits = ValidateOp(bp->fields[p->field].type, p->op);
+  const auto* entry = fits.ok() ? std::get_if<codec::LogAppend>(&p->op.op) : nullptr;
+  if (entry && bp->app) fits = bp->app->CheckEntry(p->field, entry->entry);
   if (!fits.ok()) {
     // Sealed content is checked only once opened, and only where it can be opened: an op
     // that does not fit is skipped, the same way on every replica that reads it.
@@ -220,7 +222,32 @@ Status ObjectEngine::ApplyPlain(const codec::Vertex& v, ByteView payload, bool f
   Bytes prefix = FieldPrefix(p->field);
   OpContext ctx{v.id, v.created_at, v.author, v.depth};
   TOPO_ASSIGN_OR_RETURN(auto effects, ApplyOp(state_, v.object_id, prefix, field.type, p->op, ctx));
-  return Project(v.object_id, field, prefix, effects);
+  TOPO_RETURN_IF_ERROR(Project(v.object_id, field, prefix, effects));
+  if (!entry || !bp->app) return Status::Ok();
+  TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));
+  TOPO_ASSIGN_OR_RETURN(auto app_ctx, AppContextOf(v, group, p->field));
+  return bp->app->OnEntry(app_ctx, entry->entry, sink_);
+}
+
+Result<AppContext> ObjectEngine::AppContextOf(const codec::Vertex& v,
+                                              const std::optional<codec::ObjectId>& group,
+                                              uint32_t field) {
+  AppContext ctx;
+  ctx.object = v.object();  // a genesis names itself
+  ctx.group = group;
+  ctx.vertex = v.id;
+  ctx.created_at = v.created_at;
+  ctx.device = v.author;
+  ctx.field = field;
+  if (!group) return ctx;
+  TOPO_ASSIGN_OR_RETURN(GroupIndex * index, GroupIndexOf(*group));
+  // The state the vertex was validated against (ValidateContent): its refs, or its parents
+  // for the group's own content.
+  const auto& frontier = v.object() == *group ? v.parents : v.refs;
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(frontier));
+  ctx.user = snap->state.UserOf(v.author);
+  if (ctx.user) ctx.role = snap->state.RoleOf(*ctx.user).value_or(codec::Role::kMember);
+  return ctx;
 }
 
 Status ObjectEngine::ApplyContent(const codec::Vertex& v, const codec::ObjectId& group) {

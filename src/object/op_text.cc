@@ -23,6 +23,8 @@ const char* KindWord(CrdtKind kind) {
       return "map";
     case CrdtKind::kList:
       return "list";
+    case CrdtKind::kLog:
+      return "log";
   }
   return "?";
 }
@@ -97,6 +99,8 @@ std::string OpUsage(const FieldType& type) {
       return "put KEY VALUE | remove KEY | at KEY <op of the value>";
     case CrdtKind::kList:
       return "insert INDEX TEXT | append TEXT | delete INDEX [COUNT]";
+    case CrdtKind::kLog:
+      return "(written by its app only)";
   }
   return "?";
 }
@@ -194,6 +198,10 @@ Result<CrdtOp> ParseOpWords(store::StateStore& state, const codec::ObjectId& obj
         return MakeListDelete(state, object, prefix, index, count);
       }
       break;
+    case CrdtKind::kLog:
+      // An app's entries have the app's encoding and checks; raw bytes from the command line
+      // would be skipped as unreadable by every replica.
+      return Status::InvalidArgument("a log field is written by its app, not by object commands");
   }
   return Usage(type, "unknown operation \"" + verb + "\"");
 }
@@ -235,6 +243,8 @@ nlohmann::json OpToJson(const CrdtOp& op) {
           nlohmann::json a = nlohmann::json::array();
           for (const auto& e : o.elems) a.push_back(Elem(e));
           j["elems"] = a;
+        } else if constexpr (std::is_same_v<T, codec::LogAppend>) {
+          j["bytes"] = o.entry.size();
         }
       },
       op.op);

@@ -56,6 +56,10 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, crypto::
   store::OpenOptions open;
   open.create_if_missing = options.create_if_missing;
   TOPO_ASSIGN_OR_RETURN(auto db, store::Database::Open(path, open));
+  // The apps' tables (object/app.h): created on every open, so an app registered after a
+  // database was made still gets them.
+  for (const Blueprint* bp : AppBlueprints())
+    for (const std::string& sql : bp->app->Schema()) TOPO_RETURN_IF_ERROR(db->Exec(sql));
   return std::unique_ptr<Replica>(new Replica(std::move(db), std::move(key), options));
 }
 

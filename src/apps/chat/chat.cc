@@ -1,0 +1,351 @@
+#include "apps/chat/chat.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "apps/chat/projector.h"
+#include "util/encoding.h"
+
+namespace topo::apps::chat {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool IsHex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c); });
+}
+
+constexpr const char* kChannelColumns =
+    "SELECT c.id, c.workspace, c.creator, c.created_at, "
+    "(SELECT value FROM proj_chat_meta m WHERE m.channel = c.id AND m.attr = 1 "
+    "ORDER BY m.at DESC, m.vid DESC LIMIT 1), "
+    "(SELECT value FROM proj_chat_meta m WHERE m.channel = c.id AND m.attr = 2 "
+    "ORDER BY m.at DESC, m.vid DESC LIMIT 1), "
+    "(SELECT value FROM proj_chat_meta m WHERE m.channel = c.id AND m.attr = 3 "
+    "ORDER BY m.at DESC, m.vid DESC LIMIT 1), "
+    "(SELECT COUNT(*) FROM proj_chat_messages x WHERE x.channel = c.id) "
+    "FROM proj_chat_channels c ";
+
+constexpr const char* kMessageColumns =
+    "SELECT m.rowid, m.id, m.channel, m.author, m.created_at, m.thread, m.text, m.deleted, "
+    "m.edited_at, m.mentions, m.files FROM proj_chat_messages m ";
+
+Status BadRow(std::string_view what) { return Status::Corruption("chat table: " + std::string(what)); }
+
+}  // namespace
+
+Result<std::vector<Channel>> Chat::Channels(const codec::ObjectId& workspace) {
+  auto& st = r_.database().Prepare(std::string(kChannelColumns) + "WHERE c.workspace = ?1");
+  st.Bind(1, workspace);
+  std::vector<Channel> out;
+  for (;;) {
+    TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Channel c;
+    TOPO_ASSIGN_OR_RETURN(c.id, st.Fixed<32>(0));
+    TOPO_ASSIGN_OR_RETURN(c.workspace, st.Fixed<32>(1));
+    if (!st.IsNull(2)) {
+      TOPO_ASSIGN_OR_RETURN(auto creator, st.Fixed<32>(2));
+      c.creator = creator;
+    }
+    c.created_at = static_cast<uint64_t>(st.Int64(3));
+    if (!st.IsNull(4)) c.name = std::string(st.Text(4));
+    if (!st.IsNull(5)) c.topic = std::string(st.Text(5));
+    c.archived = !st.IsNull(6) && st.Text(6) == "1";
+    c.messages = static_cast<uint64_t>(st.Int64(7));
+    out.push_back(std::move(c));
+  }
+  for (auto& c : out) {
+    auto& m = r_.database().Prepare(
+        "SELECT user FROM proj_chat_members WHERE channel = ?1 AND joined = 1 ORDER BY user");
+    m.Bind(1, c.id);
+    for (;;) {
+      TOPO_ASSIGN_OR_RETURN(bool row, m.Step());
+      if (!row) break;
+      TOPO_ASSIGN_OR_RETURN(auto user, m.Fixed<32>(0));
+      c.members.push_back(user);
+    }
+  }
+  // By name; of equal names the older first (the one a name resolves to); unnamed last.
+  std::sort(out.begin(), out.end(), [](const Channel& a, const Channel& b) {
+    if (a.name.empty() != b.name.empty()) return b.name.empty();
+    return std::tie(a.name, a.created_at, a.id) < std::tie(b.name, b.created_at, b.id);
+  });
+  return out;
+}
+
+Result<Channel> Chat::ChannelById(const codec::ObjectId& channel) {
+  auto& st = r_.database().Prepare(std::string(kChannelColumns) + "WHERE c.id = ?1");
+  st.Bind(1, channel);
+  TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no channel " + HexEncodeShort(channel));
+  TOPO_ASSIGN_OR_RETURN(auto workspace, st.Fixed<32>(1));
+  st.Reset();
+  TOPO_ASSIGN_OR_RETURN(auto all, Channels(workspace));
+  for (auto& c : all)
+    if (c.id == channel) return c;
+  return BadRow("channel vanished");
+}
+
+Result<Channel> Chat::FindChannel(const codec::ObjectId& workspace, std::string_view text) {
+  std::string_view name = text;
+  if (!name.empty() && name[0] == '#') name.remove_prefix(1);
+  if (name.empty()) return Status::InvalidArgument("no channel named");
+  TOPO_ASSIGN_OR_RETURN(auto all, Channels(workspace));
+  for (const auto& c : all)
+    if (c.name == name) return c;  // the older of equal names comes first
+  if (name.size() >= 4 && IsHex(name)) {
+    std::string lower = Lower(name);
+    std::vector<const Channel*> hits;
+    for (const auto& c : all)
+      if (HexEncode(c.id.view()).rfind(lower, 0) == 0) hits.push_back(&c);
+    if (hits.size() == 1) return *hits[0];
+    if (hits.size() > 1)
+      return Status::InvalidArgument("\"" + std::string(text) + "\" names several channels");
+  }
+  std::string names;
+  for (const auto& c : all)
+    if (!c.name.empty()) names += (names.empty() ? "#" : ", #") + c.name;
+  return Status::NotFound("no channel \"" + std::string(text) + "\" in this workspace" +
+                          (names.empty() ? "" : " (channels: " + names + ")"));
+}
+
+Result<codec::ObjectId> Chat::CreateChannel(const codec::ObjectId& workspace,
+                                            std::string_view name, std::string_view topic) {
+  if (!name.empty() && name[0] == '#') name.remove_prefix(1);
+  TOPO_RETURN_IF_ERROR(CheckChannelName(name));
+  if (topic.size() > kMaxTopic)
+    return Status::InvalidArgument("the topic is longer than " + std::to_string(kMaxTopic) +
+                                   " bytes");
+  auto existing = FindChannel(workspace, name);
+  if (existing.ok() && existing->name == name)
+    return Status::AlreadyExists("the workspace has a channel #" + std::string(name));
+  TOPO_ASSIGN_OR_RETURN(auto channel, r_.CreateObject(kChannelBlueprint, workspace));
+  TOPO_RETURN_IF_ERROR(Write(channel, Meta{MetaAttr::kName, std::string(name)}).status());
+  if (!topic.empty())
+    TOPO_RETURN_IF_ERROR(Write(channel, Meta{MetaAttr::kTopic, std::string(topic)}).status());
+  TOPO_RETURN_IF_ERROR(Write(channel, Member{me_, true}).status());
+  return channel;
+}
+
+Result<codec::ObjectId> Chat::EnsureGeneral(const codec::ObjectId& workspace) {
+  auto existing = FindChannel(workspace, "general");
+  if (existing.ok() && existing->name == "general") return existing->id;
+  return CreateChannel(workspace, "general", "Everyone in the workspace");
+}
+
+Result<codec::VertexId> Chat::Write(const codec::ObjectId& channel, const Entry& e) {
+  TOPO_RETURN_IF_ERROR(CheckEntry(e));
+  TOPO_ASSIGN_OR_RETURN(const object::Blueprint* bp, r_.BlueprintOf(channel));
+  if (bp->name != kChannelBlueprint)
+    return Status::InvalidArgument(HexEncodeShort(channel) + " is not a chat channel");
+  return r_.Submit(channel, kEventsField, codec::CrdtOp{codec::LogAppend{EncodeEntry(e)}});
+}
+
+Status Chat::Fill(Message& m) {
+  auto& st = r_.database().Prepare(
+      "SELECT emoji, user FROM proj_chat_reactions WHERE target = ?1 AND channel = ?2 AND "
+      "present = 1 ORDER BY emoji, at, vid");
+  st.Bind(1, m.id).Bind(2, m.channel);
+  for (;;) {
+    TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    std::string emoji(st.Text(0));
+    TOPO_ASSIGN_OR_RETURN(auto user, st.Fixed<32>(1));
+    if (m.reactions.empty() || m.reactions.back().emoji != emoji)
+      m.reactions.push_back(Reaction{emoji, {}});
+    m.reactions.back().users.push_back(user);
+  }
+  if (!m.thread) {
+    auto& n = r_.database().Prepare(
+        "SELECT COUNT(*) FROM proj_chat_messages WHERE thread = ?1 AND channel = ?2");
+    n.Bind(1, m.id).Bind(2, m.channel);
+    TOPO_ASSIGN_OR_RETURN(bool row, n.Step());
+    if (row) m.replies = static_cast<uint64_t>(n.Int64(0));
+    n.Reset();
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Message>> Chat::Load(store::Statement& st) {
+  std::vector<Message> out;
+  for (;;) {
+    TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Message m;
+    m.number = st.Int64(0);
+    TOPO_ASSIGN_OR_RETURN(m.id, st.Fixed<32>(1));
+    TOPO_ASSIGN_OR_RETURN(m.channel, st.Fixed<32>(2));
+    TOPO_ASSIGN_OR_RETURN(m.author, st.Fixed<32>(3));
+    m.created_at = static_cast<uint64_t>(st.Int64(4));
+    if (!st.IsNull(5)) {
+      TOPO_ASSIGN_OR_RETURN(auto root, st.Fixed<32>(5));
+      m.thread = root;
+    }
+    if (!st.IsNull(6)) m.text = std::string(st.Text(6));
+    m.deleted = st.Int64(7) != 0;
+    if (!st.IsNull(8)) m.edited_at = static_cast<uint64_t>(st.Int64(8));
+    if (!st.IsNull(9)) {
+      ByteView b = st.Blob(9);
+      if (b.size() % 33 != 0) return BadRow("mentions");
+      for (size_t i = 0; i < b.size(); i += 33)
+        m.mentions.push_back(Mention{static_cast<MentionKind>(b[i]),
+                                     FixedBytes<32>::FromView(b.subspan(i + 1, 32))});
+    }
+    if (!st.IsNull(10)) {
+      auto files = nlohmann::json::parse(st.Text(10), nullptr, false);
+      if (!files.is_array()) return BadRow("files");
+      for (const auto& f : files)
+        m.files.push_back(FileAttachment{f.value("ref", ""), f.value("name", ""),
+                                         f.value("size", uint64_t{0})});
+    }
+    out.push_back(std::move(m));
+  }
+  for (auto& m : out) TOPO_RETURN_IF_ERROR(Fill(m));
+  return out;
+}
+
+Result<Message> Chat::FindMessage(std::string_view text) {
+  std::string_view t = text;
+  if (!t.empty() && t[0] == '#') t.remove_prefix(1);
+  bool digits = !t.empty() && t.size() <= 18 &&
+                std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isdigit(c); });
+  std::vector<Message> hits;
+  if (digits) {
+    auto& st = r_.database().Prepare(std::string(kMessageColumns) + "WHERE m.rowid = ?1");
+    st.Bind(1, static_cast<int64_t>(std::stoll(std::string(t))));
+    TOPO_ASSIGN_OR_RETURN(hits, Load(st));
+  } else if (t.size() >= 4 && t.size() <= 64 && IsHex(t)) {
+    std::string pattern = Lower(t);
+    std::transform(pattern.begin(), pattern.end(), pattern.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    auto& st = r_.database().Prepare(std::string(kMessageColumns) +
+                                     "WHERE hex(m.id) LIKE ?1 || '%' LIMIT 2");
+    st.Bind(1, std::string_view(pattern));
+    TOPO_ASSIGN_OR_RETURN(hits, Load(st));
+  } else {
+    return Status::InvalidArgument("\"" + std::string(text) +
+                                   "\" is not a message number (as `view` shows) or id");
+  }
+  if (hits.empty()) return Status::NotFound("no message " + std::string(text));
+  if (hits.size() > 1)
+    return Status::InvalidArgument("\"" + std::string(text) + "\" names several messages");
+  return hits[0];
+}
+
+Result<std::vector<Message>> Chat::Messages(const codec::ObjectId& channel, size_t limit,
+                                            const std::optional<codec::VertexId>& thread) {
+  std::vector<Message> out;
+  if (thread) {
+    auto& st = r_.database().Prepare(std::string(kMessageColumns) +
+                                     "WHERE (m.id = ?1 OR m.thread = ?1) AND m.channel = ?2 "
+                                     "ORDER BY m.created_at DESC, m.id DESC LIMIT ?3");
+    st.Bind(1, *thread).Bind(2, channel).Bind(3, static_cast<int64_t>(limit));
+    TOPO_ASSIGN_OR_RETURN(out, Load(st));
+  } else {
+    auto& st = r_.database().Prepare(std::string(kMessageColumns) +
+                                     "WHERE m.channel = ?1 AND m.thread IS NULL "
+                                     "ORDER BY m.created_at DESC, m.id DESC LIMIT ?2");
+    st.Bind(1, channel).Bind(2, static_cast<int64_t>(limit));
+    TOPO_ASSIGN_OR_RETURN(out, Load(st));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, const SearchQuery& q) {
+  // Each word quoted, so FTS5's operators in the text are searched for, not obeyed.
+  std::string match;
+  std::string word;
+  auto flush = [&] {
+    if (word.empty()) return;
+    std::string quoted = "\"";
+    for (char c : word) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    match += (match.empty() ? "" : " ") + quoted + "\"";
+    word.clear();
+  };
+  for (char c : q.text) {
+    if (std::isspace(static_cast<unsigned char>(c)))
+      flush();
+    else
+      word += c;
+  }
+  flush();
+  if (match.empty()) return Status::InvalidArgument("nothing to search for");
+  auto& st = r_.database().Prepare(
+      std::string(kMessageColumns) +
+      "JOIN chat_fts f ON f.rowid = m.rowid JOIN proj_chat_channels c ON c.id = m.channel "
+      "WHERE chat_fts MATCH ?1 AND c.workspace = ?2 AND (?3 IS NULL OR m.channel = ?3) AND "
+      "(?4 IS NULL OR m.author = ?4) AND (?5 = 0 OR m.created_at >= ?5) AND "
+      "(?6 = 0 OR m.created_at < ?6) AND m.deleted = 0 "
+      "ORDER BY m.created_at DESC, m.id DESC LIMIT ?7");
+  st.Bind(1, std::string_view(match)).Bind(2, workspace);
+  if (q.channel) st.Bind(3, *q.channel); else st.BindNull(3);
+  if (q.author) st.Bind(4, *q.author); else st.BindNull(4);
+  st.Bind(5, static_cast<int64_t>(q.since)).Bind(6, static_cast<int64_t>(q.until));
+  st.Bind(7, static_cast<int64_t>(q.limit));
+  return Load(st);
+}
+
+Result<uint64_t> Chat::Unread(const codec::ObjectId& channel) {
+  auto& st = r_.database().Prepare(
+      "SELECT COUNT(*) FROM proj_chat_messages WHERE channel = ?1 AND deleted = 0 AND "
+      "author != ?2 AND rowid > COALESCE((SELECT seq FROM chat_read WHERE channel = ?1), 0)");
+  st.Bind(1, channel).Bind(2, me_);
+  TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+  uint64_t n = row ? static_cast<uint64_t>(st.Int64(0)) : 0;
+  st.Reset();
+  return n;
+}
+
+Result<uint64_t> Chat::MarkRead(const codec::ObjectId& channel) {
+  TOPO_ASSIGN_OR_RETURN(uint64_t unread, Unread(channel));
+  auto& st = r_.database().Prepare(
+      "INSERT OR REPLACE INTO chat_read(channel, seq) VALUES (?1, (SELECT COALESCE(MAX(rowid), 0) "
+      "FROM proj_chat_messages WHERE channel = ?1))");
+  st.Bind(1, channel);
+  TOPO_RETURN_IF_ERROR(st.Run());
+  return unread;
+}
+
+std::vector<Mention> ParseMentions(
+    std::string_view text, const std::vector<std::pair<crypto::PublicKey, std::string>>& names,
+    const std::vector<Channel>& channels) {
+  std::vector<Mention> out;
+  auto add = [&out](Mention m) {
+    if (std::find(out.begin(), out.end(), m) == out.end() && out.size() < kMaxMentions)
+      out.push_back(m);
+  };
+  auto word_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+           (static_cast<unsigned char>(c) >= 0x80);
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char sigil = text[i];
+    if (sigil != '@' && sigil != '#') continue;
+    if (i > 0 && word_char(text[i - 1])) continue;  // an e-mail address, a URL fragment
+    size_t j = i + 1;
+    while (j < text.size() && word_char(text[j])) ++j;
+    std::string_view word = text.substr(i + 1, j - i - 1);
+    while (!word.empty() && word.back() == '.') word.remove_suffix(1);  // end of a sentence
+    if (word.empty()) continue;
+    if (sigil == '@') {
+      for (const auto& [user, name] : names)
+        if (name == word) add(Mention{MentionKind::kUser, user});
+    } else {
+      for (const auto& c : channels)
+        if (c.name == word) {
+          add(Mention{MentionKind::kChannel, c.id});
+          break;
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace topo::apps::chat

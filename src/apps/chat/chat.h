@@ -1,0 +1,108 @@
+// Chat: the team chat's reads and writes on one replica, in the app's own terms (channels
+// by name, messages by short number). Writes go through the engine's public surface
+// (Replica::CreateObject / Submit, so they are signed, sealed and synced like any vertex);
+// reads query the tables the projector keeps (apps/chat/projector.h).
+// Not thread-safe: used on the node's thread, like the Replica.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/chat/entry.h"
+#include "object/replica.h"
+
+namespace topo::apps::chat {
+
+struct Channel {
+  codec::ObjectId id;
+  codec::ObjectId workspace;
+  std::string name;  // "" until a name arrives
+  std::string topic;
+  bool archived = false;
+  std::optional<crypto::PublicKey> creator;
+  uint64_t created_at = 0;
+  std::vector<crypto::PublicKey> members;  // joined, by user key
+  uint64_t messages = 0;                   // not deleted
+};
+
+struct Reaction {
+  std::string emoji;
+  std::vector<crypto::PublicKey> users;
+};
+
+struct Message {
+  int64_t number = 0;  // local short number (stable on this replica)
+  codec::VertexId id;
+  codec::ObjectId channel;
+  crypto::PublicKey author;
+  uint64_t created_at = 0;
+  std::optional<codec::VertexId> thread;
+  std::string text;  // "" when deleted
+  bool deleted = false;
+  std::optional<uint64_t> edited_at;
+  std::vector<Mention> mentions;
+  std::vector<FileAttachment> files;
+  std::vector<Reaction> reactions;
+  uint64_t replies = 0;  // messages in its thread (roots only)
+};
+
+struct SearchQuery {
+  std::string text;  // words; every one must match (FTS5, quoted)
+  std::optional<codec::ObjectId> channel;
+  std::optional<crypto::PublicKey> author;
+  uint64_t since = 0, until = 0;  // ms; 0 = open
+  size_t limit = 20;
+};
+
+class Chat {
+ public:
+  // `me`: this device's user (read markers and "you").
+  Chat(object::Replica& r, const crypto::PublicKey& me) : r_(r), me_(me) {}
+
+  // ---- channels ----
+  // Every channel of the workspace, by name (unnamed last).
+  Result<std::vector<Channel>> Channels(const codec::ObjectId& workspace);
+  // "#name", "name", or an id (hex prefix of 4+). Of two channels with one name the older
+  // one wins (created_at, id). NotFound names the channels that exist.
+  Result<Channel> FindChannel(const codec::ObjectId& workspace, std::string_view text);
+  Result<Channel> ChannelById(const codec::ObjectId& channel);
+  // Creates a public channel, names it, sets its topic (when not empty) and joins it.
+  // AlreadyExists when the workspace has a channel of that name.
+  Result<codec::ObjectId> CreateChannel(const codec::ObjectId& workspace, std::string_view name,
+                                        std::string_view topic);
+  // Makes #general unless the workspace has it (create-workspace calls this).
+  Result<codec::ObjectId> EnsureGeneral(const codec::ObjectId& workspace);
+
+  // ---- writes: the vertex written ----
+  Result<codec::VertexId> Write(const codec::ObjectId& channel, const Entry& e);
+
+  // ---- messages ----
+  // A message by short number ("12" or "#12") or id (hex prefix of 4+).
+  Result<Message> FindMessage(std::string_view text);
+  // The last `limit` messages of a channel (thread roots and replies not in a thread view:
+  // replies are left out unless `thread` is set), oldest first.
+  Result<std::vector<Message>> Messages(const codec::ObjectId& channel, size_t limit,
+                                        const std::optional<codec::VertexId>& thread);
+  Result<std::vector<Message>> Search(const codec::ObjectId& workspace, const SearchQuery& q);
+
+  // ---- read markers (this device's, not replicated) ----
+  Result<uint64_t> Unread(const codec::ObjectId& channel);
+  // Marks everything in the channel read; returns how many were unread.
+  Result<uint64_t> MarkRead(const codec::ObjectId& channel);
+
+ private:
+  Result<std::vector<Message>> Load(store::Statement& st);
+  Status Fill(Message& m);
+
+  object::Replica& r_;
+  crypto::PublicKey me_;
+};
+
+// The mentions in `text`: "@name" for a member whose display name (in `names`, user ->
+// name) is name, "#channel" for a channel of the workspace. Unknown ones are left as text.
+std::vector<Mention> ParseMentions(std::string_view text,
+                                   const std::vector<std::pair<crypto::PublicKey, std::string>>& names,
+                                   const std::vector<Channel>& channels);
+
+}  // namespace topo::apps::chat

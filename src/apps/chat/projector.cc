@@ -1,0 +1,239 @@
+#include "apps/chat/projector.h"
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/chat/entry.h"
+#include "object/blueprint.h"
+
+namespace topo::apps::chat {
+namespace {
+
+using store::ProjectionSink;
+using store::ProjectionWrite;
+using store::SqlValue;
+
+Bytes Blob(ByteView v) { return Bytes(v.begin(), v.end()); }
+SqlValue I(uint64_t v) { return static_cast<int64_t>(v); }
+
+bool IsAdmin(const object::AppContext& ctx) { return ctx.role != codec::Role::kMember; }
+
+class ChatProjector final : public object::AppProjector {
+ public:
+  std::vector<std::string> Schema() const override {
+    return {
+        "CREATE TABLE IF NOT EXISTS proj_chat_channels(id BLOB PRIMARY KEY, workspace BLOB, "
+        "creator BLOB, created_at INTEGER NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS proj_chat_meta(vid BLOB PRIMARY KEY, channel BLOB NOT NULL, "
+        "attr INTEGER NOT NULL, value TEXT NOT NULL, at INTEGER NOT NULL, user BLOB) "
+        "WITHOUT ROWID",
+        "CREATE INDEX IF NOT EXISTS proj_chat_meta_latest ON proj_chat_meta(channel, attr, at, "
+        "vid)",
+        "CREATE TABLE IF NOT EXISTS proj_chat_members(channel BLOB NOT NULL, user BLOB NOT NULL, "
+        "joined INTEGER NOT NULL, at INTEGER NOT NULL, vid BLOB NOT NULL, "
+        "PRIMARY KEY(channel, user)) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS proj_chat_messages(id BLOB NOT NULL UNIQUE, "
+        "channel BLOB NOT NULL, author BLOB NOT NULL, device BLOB NOT NULL, "
+        "created_at INTEGER NOT NULL, thread BLOB, text TEXT, mentions BLOB, files TEXT, "
+        "edited_at INTEGER, edit_vid BLOB, deleted INTEGER NOT NULL DEFAULT 0)",
+        "CREATE INDEX IF NOT EXISTS proj_chat_messages_by_time ON proj_chat_messages(channel, "
+        "created_at, id)",
+        "CREATE INDEX IF NOT EXISTS proj_chat_messages_by_thread ON proj_chat_messages(thread) "
+        "WHERE thread IS NOT NULL",
+        "CREATE TABLE IF NOT EXISTS proj_chat_edits(vid BLOB PRIMARY KEY, target BLOB NOT NULL, "
+        "channel BLOB NOT NULL, user BLOB NOT NULL, at INTEGER NOT NULL, text TEXT NOT NULL) "
+        "WITHOUT ROWID",
+        "CREATE INDEX IF NOT EXISTS proj_chat_edits_by_target ON proj_chat_edits(target)",
+        "CREATE TABLE IF NOT EXISTS proj_chat_deletes(vid BLOB PRIMARY KEY, target BLOB NOT NULL, "
+        "channel BLOB NOT NULL, user BLOB NOT NULL, admin INTEGER NOT NULL, at INTEGER NOT NULL) "
+        "WITHOUT ROWID",
+        "CREATE INDEX IF NOT EXISTS proj_chat_deletes_by_target ON proj_chat_deletes(target)",
+        "CREATE TABLE IF NOT EXISTS proj_chat_reactions(target BLOB NOT NULL, "
+        "channel BLOB NOT NULL, user BLOB NOT NULL, emoji TEXT NOT NULL, present INTEGER NOT "
+        "NULL, at INTEGER NOT NULL, vid BLOB NOT NULL, PRIMARY KEY(target, user, emoji)) "
+        "WITHOUT ROWID",
+        // Search: an external-content FTS5 index over the current text, kept by triggers.
+        "CREATE VIRTUAL TABLE IF NOT EXISTS chat_fts USING fts5(text, "
+        "content='proj_chat_messages', content_rowid='rowid')",
+        "CREATE TRIGGER IF NOT EXISTS chat_fts_insert AFTER INSERT ON proj_chat_messages "
+        "WHEN new.text IS NOT NULL BEGIN "
+        "INSERT INTO chat_fts(rowid, text) VALUES (new.rowid, new.text); END",
+        "CREATE TRIGGER IF NOT EXISTS chat_fts_update AFTER UPDATE OF text ON proj_chat_messages "
+        "BEGIN "
+        "INSERT INTO chat_fts(chat_fts, rowid, text) SELECT 'delete', old.rowid, old.text "
+        "WHERE old.text IS NOT NULL; "
+        "INSERT INTO chat_fts(rowid, text) SELECT new.rowid, new.text "
+        "WHERE new.text IS NOT NULL; END",
+        "CREATE TABLE IF NOT EXISTS chat_read(channel BLOB PRIMARY KEY, seq INTEGER NOT NULL) "
+        "WITHOUT ROWID",
+    };
+  }
+
+  Status CheckEntry(uint32_t field, ByteView entry) const override {
+    if (field != kEventsField) return Status::Rejected("chat: no log field " + std::to_string(field));
+    auto e = DecodeEntry(entry);
+    if (!e.ok()) return Status::Rejected(e.status().message());
+    return Status::Ok();
+  }
+
+  Status OnCreate(const object::AppContext& ctx, ProjectionSink& sink) const override {
+    return sink.Execute(
+        {"INSERT OR IGNORE INTO proj_chat_channels(id, workspace, creator, created_at) "
+         "VALUES (?1, ?2, ?3, ?4)",
+         {Blob(ctx.object.view()), ctx.group ? SqlValue(Blob(ctx.group->view())) : SqlValue(),
+          ctx.user ? SqlValue(Blob(ctx.user->view())) : SqlValue(), I(ctx.created_at)}});
+  }
+
+  Status OnEntry(const object::AppContext& ctx, ByteView bytes,
+                 ProjectionSink& sink) const override {
+    auto e = DecodeEntry(bytes);
+    if (!e.ok()) return Status::Internal("chat entry applied unchecked: " + e.status().message());
+    // Entries of a channel outside any group have no user: every rule below needs one.
+    if (!ctx.user) return Status::Ok();
+    return std::visit([&](const auto& o) { return Project(ctx, o, sink); }, *e);
+  }
+
+ private:
+  static Status Run(ProjectionSink& sink, std::vector<ProjectionWrite> ws) {
+    for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink.Execute(w));
+    return Status::Ok();
+  }
+
+  // The clause that is true when message ?1 of channel ?2 has a delete that counts: by an
+  // admin, or by the message's author (needs the message row `m`).
+  static constexpr const char* kDeleted =
+      "EXISTS (SELECT 1 FROM proj_chat_deletes d WHERE d.target = m.id AND d.channel = m.channel "
+      "AND (d.admin = 1 OR d.user = m.author))";
+
+  Status Project(const object::AppContext& ctx, const Post& p, ProjectionSink& sink) const {
+    Bytes mentions;
+    for (const auto& m : p.mentions) {
+      mentions.push_back(static_cast<uint8_t>(m.kind));
+      Append(mentions, m.key.view());
+    }
+    std::string files;
+    if (!p.files.empty()) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& f : p.files) a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
+      files = a.dump();
+    }
+    Bytes id = Blob(ctx.vertex.view());
+    Bytes channel = Blob(ctx.object.view());
+    Bytes author = Blob(ctx.user->view());
+    return Run(
+        sink,
+        {{"INSERT OR IGNORE INTO proj_chat_messages(id, channel, author, device, created_at, "
+          "thread, text, mentions, files) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+          {id, channel, author, Blob(ctx.device.view()), I(ctx.created_at),
+           p.thread ? SqlValue(Blob(p.thread->view())) : SqlValue(), p.text,
+           mentions.empty() ? SqlValue() : SqlValue(mentions),
+           files.empty() ? SqlValue() : SqlValue(files)}},
+         // Edits that arrived first (content waiting for a key applies late): the latest of
+         // the author's wins.
+         {"UPDATE proj_chat_messages AS m SET (text, edited_at, edit_vid) = "
+          "(SELECT e.text, e.at, e.vid FROM proj_chat_edits e WHERE e.target = m.id AND "
+          "e.channel = m.channel AND e.user = m.author ORDER BY e.at DESC, e.vid DESC LIMIT 1) "
+          "WHERE m.id = ?1 AND EXISTS (SELECT 1 FROM proj_chat_edits e WHERE e.target = m.id AND "
+          "e.channel = m.channel AND e.user = m.author)",
+          {id}},
+         // A delete that arrived first.
+         {std::string("UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, "
+                      "files = NULL, edited_at = NULL, edit_vid = NULL, deleted = 1 "
+                      "WHERE m.id = ?1 AND ") +
+              kDeleted,
+          {id}},
+         {std::string("DELETE FROM proj_chat_edits WHERE target = ?1 AND EXISTS (SELECT 1 FROM "
+                      "proj_chat_messages m WHERE m.id = ?1 AND m.deleted = 1)"),
+          {id}}});
+  }
+
+  Status Project(const object::AppContext& ctx, const Edit& p, ProjectionSink& sink) const {
+    Bytes target = Blob(p.message.view());
+    Bytes channel = Blob(ctx.object.view());
+    return Run(
+        sink,
+        {// Kept unless the message is known deleted (then its content is gone for good).
+         {std::string("INSERT OR IGNORE INTO proj_chat_edits(vid, target, channel, user, at, "
+                      "text) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM "
+                      "proj_chat_messages m WHERE m.id = ?2 AND m.deleted = 1) AND NOT EXISTS "
+                      "(SELECT 1 FROM proj_chat_deletes d WHERE d.target = ?2 AND d.channel = ?3 "
+                      "AND d.admin = 1)"),
+          {Blob(ctx.vertex.view()), target, channel, Blob(ctx.user->view()), I(ctx.created_at),
+           p.text}},
+         {"UPDATE proj_chat_messages SET text = ?4, edited_at = ?5, edit_vid = ?6 "
+          "WHERE id = ?1 AND channel = ?2 AND author = ?3 AND deleted = 0 AND "
+          "(edited_at IS NULL OR (edited_at, edit_vid) < (?5, ?6))",
+          {target, channel, Blob(ctx.user->view()), p.text, I(ctx.created_at),
+           Blob(ctx.vertex.view())}}});
+  }
+
+  Status Project(const object::AppContext& ctx, const Delete& p, ProjectionSink& sink) const {
+    Bytes target = Blob(p.message.view());
+    return Run(
+        sink,
+        {{"INSERT OR IGNORE INTO proj_chat_deletes(vid, target, channel, user, admin, at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+          {Blob(ctx.vertex.view()), target, Blob(ctx.object.view()), Blob(ctx.user->view()),
+           I(IsAdmin(ctx) ? 1 : 0), I(ctx.created_at)}},
+         {std::string("UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, "
+                      "files = NULL, edited_at = NULL, edit_vid = NULL, deleted = 1 "
+                      "WHERE m.id = ?1 AND m.deleted = 0 AND ") +
+              kDeleted,
+          {target}},
+         // The edits go with the content: when the message is known deleted, or the delete
+         // is an admin's (it counts whoever wrote the message).
+         {"DELETE FROM proj_chat_edits WHERE target = ?1 AND ((?2 = 1 AND channel = ?3) OR "
+          "EXISTS (SELECT 1 FROM proj_chat_messages m WHERE m.id = ?1 AND m.deleted = 1))",
+          {target, I(IsAdmin(ctx) ? 1 : 0), Blob(ctx.object.view())}}});
+  }
+
+  Status Project(const object::AppContext& ctx, const React& p, ProjectionSink& sink) const {
+    return sink.Execute(
+        {"INSERT INTO proj_chat_reactions(target, channel, user, emoji, present, at, vid) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(target, user, emoji) DO UPDATE SET "
+         "channel = excluded.channel, present = excluded.present, at = excluded.at, "
+         "vid = excluded.vid WHERE (excluded.at, excluded.vid) > (at, vid)",
+         {Blob(p.message.view()), Blob(ctx.object.view()), Blob(ctx.user->view()), p.emoji,
+          I(p.on ? 1 : 0), I(ctx.created_at), Blob(ctx.vertex.view())}});
+  }
+
+  Status Project(const object::AppContext& ctx, const Meta& p, ProjectionSink& sink) const {
+    // The channel row is there: its genesis is in every entry's causal past and is never
+    // queued for a key.
+    std::string allowed = p.attr == MetaAttr::kTopic
+                              ? "1"
+                              : "(?6 = 1 OR EXISTS (SELECT 1 FROM proj_chat_channels c "
+                                "WHERE c.id = ?2 AND c.creator = ?5))";
+    return sink.Execute(
+        {"INSERT OR IGNORE INTO proj_chat_meta(vid, channel, attr, value, at, user) "
+         "SELECT ?1, ?2, ?3, ?4, ?7, ?5 WHERE " +
+             allowed,
+         {Blob(ctx.vertex.view()), Blob(ctx.object.view()), I(static_cast<uint8_t>(p.attr)),
+          p.value, Blob(ctx.user->view()), I(IsAdmin(ctx) ? 1 : 0), I(ctx.created_at)}});
+  }
+
+  Status Project(const object::AppContext& ctx, const Member& p, ProjectionSink& sink) const {
+    if (p.user != *ctx.user && !IsAdmin(ctx)) return Status::Ok();  // not theirs to say
+    return sink.Execute(
+        {"INSERT INTO proj_chat_members(channel, user, joined, at, vid) VALUES (?1, ?2, ?3, ?4, "
+         "?5) ON CONFLICT(channel, user) DO UPDATE SET joined = excluded.joined, at = excluded.at, "
+         "vid = excluded.vid WHERE (excluded.at, excluded.vid) > (at, vid)",
+         {Blob(ctx.object.view()), Blob(p.user.view()), I(p.joined ? 1 : 0), I(ctx.created_at),
+          Blob(ctx.vertex.view())}});
+  }
+};
+
+}  // namespace
+
+Status Register() {
+  object::Blueprint bp;
+  bp.name = std::string(kChannelBlueprint);
+  bp.description = "a team-chat channel: messages, edits, deletes, reactions, names, members";
+  bp.fields.push_back({"events", codec::FieldType::Log()});
+  static const auto projector = std::make_shared<const ChatProjector>();
+  bp.app = projector;
+  return object::RegisterBlueprint(bp);
+}
+
+}  // namespace topo::apps::chat

@@ -1,0 +1,73 @@
+// Apps: blueprints defined outside the engine, with projectors of their own. An app (the
+// team chat, src/apps/chat, is the first) registers a blueprint whose `log` fields carry the
+// app's own entries, encoded and checked by the app, and a projector that turns each entry
+// into rows of the app's tables ("proj_<app>_*", so Replica::ProjectionDump and
+// Fingerprint cover them). The engine does everything else: signatures, causal order,
+// group ACL checks, sealing under the group's epoch key, sync.
+//
+// What a projector must guarantee, as the built-in CRDTs do (object/crdt.h): the rows it
+// leaves depend only on the set of entries applied, never on their order. Entries of one
+// object arrive in causal order except when content waits for an epoch key (it is applied
+// when the key arrives, after later content that was readable), and concurrent entries in
+// any order; so a projector writes facts keyed by vertex id and resolves conflicts in SQL
+// (last writer by (created_at, vertex id), tombstones that win whenever they arrive).
+// Its writes run in the ingest transaction: a failure rolls the whole batch back, so it
+// must fail only on store errors, never on odd input (CheckEntry rejects that first).
+//
+// Registration is process-wide and happens once at start-up, before any Replica opens (a
+// replica that meets an unknown blueprint rejects the object). Not thread-safe against
+// concurrent registration; lookups after it are.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codec/group.h"
+#include "codec/vertex.h"
+#include "crypto/crypto.h"
+#include "store/projection.h"
+#include "util/bytes.h"
+#include "util/status.h"
+
+namespace topo::object {
+
+struct Blueprint;
+
+// Who wrote an entry, as the ACL state at the vertex's group refs says (so every replica
+// gives a projector the same context for the same vertex, in any order).
+struct AppContext {
+  codec::ObjectId object;
+  std::optional<codec::ObjectId> group;  // the workspace the object belongs to
+  codec::VertexId vertex;
+  uint64_t created_at = 0;
+  crypto::PublicKey device;              // the signing device
+  std::optional<crypto::PublicKey> user; // its user in the group (nullopt outside groups)
+  codec::Role role = codec::Role::kMember;  // the user's role there then
+  uint32_t field = 0;
+};
+
+class AppProjector {
+ public:
+  virtual ~AppProjector() = default;
+  // Statements that create the app's tables, indexes and triggers ("IF NOT EXISTS"); run
+  // when a replica opens.
+  virtual std::vector<std::string> Schema() const = 0;
+  // Ok when `entry` is a well-formed entry for log field `field`; otherwise Rejected with a
+  // reason. An entry that fails is skipped, the same way on every replica that reads it.
+  virtual Status CheckEntry(uint32_t field, ByteView entry) const = 0;
+  // The object was created (its genesis applied).
+  virtual Status OnCreate(const AppContext& ctx, store::ProjectionSink& sink) const = 0;
+  // A checked entry of a log field, applied once per vertex.
+  virtual Status OnEntry(const AppContext& ctx, ByteView entry,
+                         store::ProjectionSink& sink) const = 0;
+};
+
+// Adds an app blueprint (its `app` set). A second registration of the same name is a no-op
+// when the fields are equal, else AlreadyExists; a built-in name is AlreadyExists too.
+Status RegisterBlueprint(const Blueprint& blueprint);
+// The registered app blueprints, in registration order (pointers stay valid).
+std::vector<const Blueprint*> AppBlueprints();
+
+}  // namespace topo::object
