@@ -28,7 +28,7 @@ test-release: build
 # The core suites under sanitizers; the convergence property test runs 64 seeds there
 # (all 1,000 run in the release build above).
 test-asan: build-asan
-	@cd build-asan && TOPO_CONVERGENCE_CASES=64 ctest --output-on-failure -j $(JOBS) -L 'util|crypto|codec|graph|store|object|sync|net|node|api'
+	@cd build-asan && TOPO_CONVERGENCE_CASES=64 ctest --output-on-failure -j $(JOBS) -L 'util|crypto|codec|graph|store|object|sync|net|node|api|apps'
 
 test: test-release test-asan
 

@@ -1,0 +1,241 @@
+// The chat's projection converges: three members write concurrently (edits, deletes by the
+// author and by an admin, edits by someone else, reactions added and removed, renames by
+// someone not allowed to), exchange everything, and every replica's tables come out the
+// same, also for copies of a device that receive all vertices in reverse or shuffled order
+// (content then waits for keys and applies out of causal order). The shown state follows
+// the rules in apps/chat/projector.h.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "apps/chat/chat.h"
+#include "apps/chat/projector.h"
+#include "object/replica.h"
+#include "testing/temp_dir.h"
+#include "util/encoding.h"
+
+namespace topo::apps::chat {
+namespace {
+
+using testing::TempDir;
+
+struct Device {
+  crypto::SigningKey user = crypto::SigningKey::Generate();
+  crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::BoxKey box = crypto::BoxKey::Generate();
+  codec::DeviceCertificate cert;
+  std::unique_ptr<object::Replica> replica;
+
+  explicit Device(const std::string& name) {
+    EXPECT_TRUE(Register().ok());
+    cert = *codec::MakeDeviceCertificate(user, key.public_key(), box.public_key(), name, 1);
+    replica = Open();
+  }
+  // Another replica of this same device (same keys), empty.
+  std::unique_ptr<object::Replica> Open() {
+    object::ReplicaOptions o;
+    o.box = &box;
+    auto r = object::Replica::Open(":memory:", key.Clone(), o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+  object::Replica& operator*() { return *replica; }
+  object::Replica* operator->() { return replica.get(); }
+  Chat chat() { return Chat(*replica, user.public_key()); }
+};
+
+void Send(TempDir& dir, object::Replica& from, object::Replica& to) {
+  std::string path = dir.File("bundle");
+  ASSERT_TRUE(from.ExportBundle(path).ok());
+  auto r = to.ImportBundle(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const auto& p : r->problems) ADD_FAILURE() << "import problem: " << p;
+}
+
+// Every applied vertex of every object, parents first.
+std::vector<Bytes> AllVertices(object::Replica& r) {
+  std::vector<Bytes> out;
+  auto objects = r.ListObjects();
+  EXPECT_TRUE(objects.ok());
+  for (const auto& o : *objects)
+    EXPECT_TRUE(r.ForEachInOrder(o.id, [&](const graph::VertexMeta&, ByteView raw) {
+                   out.emplace_back(raw.begin(), raw.end());
+                   return true;
+                 }).ok());
+  return out;
+}
+
+std::string Dump(object::Replica& r) {
+  auto d = r.ProjectionDump();
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? *d : "";
+}
+
+class ChatConvergence : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto g = alice->CreateGroup(alice.cert, /*history_visible=*/true);
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    group = *g;
+    Join(bob, codec::Role::kMember);
+    Join(carol, codec::Role::kAdmin);
+    auto general = alice.chat().EnsureGeneral(group);
+    ASSERT_TRUE(general.ok()) << general.status().ToString();
+    channel = *general;
+    Everyone();
+  }
+
+  void Join(Device& d, codec::Role role) {
+    object::InviteOptions o;
+    o.role = role;
+    auto link = alice->Invite(group, o);
+    ASSERT_TRUE(link.ok()) << link.status().ToString();
+    Send(dir, *alice, *d);
+    ASSERT_TRUE(d->AcceptInvite(*link, d.cert).ok());
+    Send(dir, *d, *alice);
+    ASSERT_TRUE(alice->HealAllGroups().ok());
+    Send(dir, *alice, *d);
+  }
+
+  // Everyone sends everything to everyone.
+  void Everyone() {
+    for (int round = 0; round < 2; ++round)
+      for (Device* from : {&alice, &bob, &carol})
+        for (Device* to : {&alice, &bob, &carol})
+          if (from != to) Send(dir, **from, **to);
+  }
+
+  codec::VertexId Write(Device& d, const Entry& e) {
+    auto v = d.chat().Write(channel, e);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : codec::VertexId{};
+  }
+
+  Message Find(Device& d, const codec::VertexId& id) {
+    auto m = d.chat().FindMessage(HexEncode(id.view()));
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? *m : Message{};
+  }
+
+  TempDir dir;
+  Device alice{"alice"}, bob{"bob"}, carol{"carol"};
+  codec::ObjectId group, channel;
+};
+
+TEST_F(ChatConvergence, ConcurrentEditsDeletesAndReactionsConvergeInAnyOrder) {
+  auto m1 = Write(alice, Post{"plan v1", std::nullopt, {}, {}});
+  auto m2 = Write(alice, Post{"to be removed by an admin", std::nullopt, {}, {}});
+  auto m3 = Write(bob, Post{"bob's typo", std::nullopt, {}, {}});
+  Everyone();
+  // Concurrent: nobody sees the others' writes until the end.
+  Write(alice, Edit{m1, "plan v2"});
+  Write(alice, Edit{m1, "plan v3"});
+  Write(bob, Edit{m1, "bob rewrites alice"});  // not the author: never shown
+  Write(alice, Edit{m2, "edited while an admin deletes it"});
+  Write(carol, Delete{m2});                // an admin deletes alice's message
+  Write(bob, Delete{m3});                  // the author deletes his own
+  Write(bob, Delete{m1});                  // neither author nor admin: no effect
+  Write(carol, React{m1, "👍", true});
+  Write(bob, React{m1, "👍", true});
+  Write(bob, React{m1, "👍", false});
+  Write(bob, React{m1, "🎉", true});
+  Write(bob, Meta{MetaAttr::kName, "bobs-channel"});  // not creator nor admin: ignored
+  Write(carol, Meta{MetaAttr::kTopic, "planning"});    // anyone sets the topic
+  auto reply = Write(carol, Post{"a reply", m1, {}, {}});
+  Everyone();
+
+  std::string want = Dump(*alice);
+  EXPECT_EQ(Dump(*bob), want);
+  EXPECT_EQ(Dump(*carol), want);
+  EXPECT_EQ(*alice->Fingerprint(), *bob->Fingerprint());
+
+  // What is shown.
+  Message one = Find(bob, m1);
+  EXPECT_EQ(one.text, "plan v3");
+  EXPECT_TRUE(one.edited_at.has_value());
+  EXPECT_FALSE(one.deleted);
+  EXPECT_EQ(one.replies, 1u);
+  ASSERT_EQ(one.reactions.size(), 2u);  // 🎉 by bob, 👍 by carol (bob took his back)
+  for (const auto& r : one.reactions) EXPECT_EQ(r.users.size(), 1u) << r.emoji;
+  Message two = Find(carol, m2);
+  EXPECT_TRUE(two.deleted);
+  EXPECT_EQ(two.text, "");
+  Message three = Find(alice, m3);
+  EXPECT_TRUE(three.deleted);
+  EXPECT_EQ(Find(alice, reply).thread, std::optional<codec::VertexId>(m1));
+  auto ch = alice.chat().ChannelById(channel);
+  ASSERT_TRUE(ch.ok());
+  EXPECT_EQ(ch->name, "general");
+  EXPECT_EQ(ch->topic, "planning");
+  // A deleted message's content is gone from the tables: no text, no edits, no search hit.
+  EXPECT_EQ(want.find("edited while an admin"), std::string::npos);
+  EXPECT_EQ(want.find("bob's typo"), std::string::npos);
+  auto found = alice.chat().Search(group, SearchQuery{"typo", {}, {}, 0, 0, 10});
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(found->empty());
+  auto plan = alice.chat().Search(group, SearchQuery{"plan", {}, {}, 0, 0, 10});
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), 1u);
+  EXPECT_EQ(plan->front().text, "plan v3");
+
+  // Copies of bob's device that get every vertex in other orders end up the same.
+  std::vector<Bytes> all = AllVertices(*alice);
+  std::mt19937 rng(7);
+  for (int order = 0; order < 6; ++order) {
+    std::vector<Bytes> raws = all;
+    if (order == 0) std::reverse(raws.begin(), raws.end());
+    if (order > 0) std::shuffle(raws.begin(), raws.end(), rng);
+    if (order == 5) raws.insert(raws.end(), all.begin(), all.end());  // duplicates too
+    auto copy = bob.Open();
+    ASSERT_NE(copy, nullptr);
+    // One vertex at a time, so each arrives in its own transaction in this order.
+    for (auto& raw : raws) ASSERT_TRUE(copy->Ingest({raw}).ok());
+    EXPECT_EQ(Dump(*copy), want) << "order " << order;
+  }
+}
+
+TEST_F(ChatConvergence, ANonMemberStoresTheChannelButReadsNothing) {
+  Write(alice, Post{"members only", std::nullopt, {}, {}});
+  Device outsider{"outsider"};
+  Send(dir, *alice, *outsider);
+  std::string dump = Dump(*outsider);
+  EXPECT_EQ(dump.find("members only"), std::string::npos);
+  auto messages = outsider.chat().Messages(channel, 50, std::nullopt);
+  ASSERT_TRUE(messages.ok());
+  EXPECT_TRUE(messages->empty());
+  // The member's replica does read it.
+  Send(dir, *alice, *bob);
+  auto theirs = bob.chat().Messages(channel, 50, std::nullopt);
+  ASSERT_TRUE(theirs.ok());
+  ASSERT_EQ(theirs->size(), 1u);
+  EXPECT_EQ(theirs->front().text, "members only");
+}
+
+TEST_F(ChatConvergence, AnEntryThatDoesNotDecodeIsSkippedEverywhere) {
+  // Written through the engine directly, as a buggy or hostile client could.
+  auto v = alice->Submit(channel, kEventsField, codec::CrdtOp{codec::LogAppend{Bytes{99, 1, 2}}});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  Write(alice, Post{"after the bad one", std::nullopt, {}, {}});
+  Everyone();
+  EXPECT_EQ(Dump(*bob), Dump(*alice));
+  auto messages = bob.chat().Messages(channel, 50, std::nullopt);
+  ASSERT_TRUE(messages.ok());
+  ASSERT_EQ(messages->size(), 1u);
+  EXPECT_EQ(messages->front().text, "after the bad one");
+}
+
+TEST(ChatMentions, NamesAndChannelsAreFoundAndTheRestIsText) {
+  crypto::PublicKey bob = crypto::SigningKey::Generate().public_key();
+  Channel design;
+  design.id = crypto::SigningKey::Generate().public_key();
+  design.name = "design";
+  auto m = ParseMentions("hi @bob, see #design. mail bob@example.com @nobody #nothing",
+                         {{bob, "bob"}}, {design});
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0], (Mention{MentionKind::kUser, bob}));
+  EXPECT_EQ(m[1], (Mention{MentionKind::kChannel, design.id}));
+}
+
+}  // namespace
+}  // namespace topo::apps::chat

@@ -1,0 +1,200 @@
+// The team chat through the CLI (apps/chat): one daemon using every command and its errors,
+// then two daemons on loopback talking in #general, a thread and a second channel, with the
+// permission rules (edit only yours, delete yours or as an admin) enforced on both sides.
+#include <chrono>
+#include <thread>
+
+#include "cli/cli_fixture.h"
+
+namespace topo::cli_test {
+namespace {
+
+class CliChatTest : public CliTest {
+ protected:
+  template <typename F>
+  bool Eventually(F probe, int seconds = 30) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (probe()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return probe();
+  }
+  json Messages(const std::string& db, const Words& extra = {}) {
+    Words args{"messages"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Json(db, args);
+  }
+  // The number `db` shows for the message whose text is `text` in #general, or -1.
+  int64_t NumberOf(const std::string& db, const std::string& text) {
+    TopoResult r = AtJson(db, {"messages"});
+    json all = json::parse(r.out, nullptr, false);
+    if (r.exit_code != 0 || !all.is_array()) return -1;
+    for (const auto& m : all)
+      if (m["text"] == text) return m["number"];
+    return -1;
+  }
+};
+
+TEST_F(CliChatTest, EveryCommandOnOneDaemonAndItsErrors) {
+  json ws = Json("a.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  EXPECT_TRUE(IsHexId(ws["general"])) << ws;
+  json channels = Json("a.db", {"channels"});
+  ASSERT_EQ(channels.size(), 1u);
+  EXPECT_EQ(channels[0]["name"], "general");
+  EXPECT_TRUE(channels[0]["joined"].get<bool>());
+
+  json sent = Json("a.db", {"send", "hello", "world"});
+  int64_t first = sent["number"];
+  Json("a.db", {"send", "second message"});
+  json all = Messages("a.db");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["text"], "hello world");
+  EXPECT_EQ(all[0]["author_name"], "alice");
+
+  // Edit, react, reply in a thread.
+  Json("a.db", {"edit", std::to_string(first), "hello, edited"});
+  Json("a.db", {"react", "#" + std::to_string(first), "👍"});
+  Json("a.db", {"send", "--thread", std::to_string(first), "a reply"});
+  all = Messages("a.db");
+  ASSERT_EQ(all.size(), 2u);  // the reply is in the thread, not the channel
+  EXPECT_EQ(all[0]["text"], "hello, edited");
+  EXPECT_TRUE(all[0]["edited"].get<bool>());
+  EXPECT_EQ(all[0]["replies"], 1);
+  ASSERT_EQ(all[0]["reactions"].size(), 1u);
+  EXPECT_EQ(all[0]["reactions"][0]["emoji"], "👍");
+  json thread = Messages("a.db", {"--thread", std::to_string(first)});
+  ASSERT_EQ(thread.size(), 2u);
+  EXPECT_EQ(thread[1]["text"], "a reply");
+  Json("a.db", {"react", std::to_string(first), "👍", "--remove"});
+  EXPECT_TRUE(Messages("a.db")[0]["reactions"].empty());
+
+  // The screen.
+  TopoResult view = At("a.db", {"view"});
+  ASSERT_TRUE(Succeeded(view));
+  EXPECT_NE(view.out.find("acme"), std::string::npos) << view.out;
+  EXPECT_NE(view.out.find("#general"), std::string::npos) << view.out;
+  EXPECT_NE(view.out.find("alice"), std::string::npos) << view.out;
+  EXPECT_NE(view.out.find("hello, edited (edited)"), std::string::npos) << view.out;
+  EXPECT_NE(view.out.find("1 reply"), std::string::npos) << view.out;
+
+  // Channels: create, topic, rename, archive, join/leave.
+  json design = Json("a.db", {"channel", "create", "design", "--topic", "mockups"});
+  EXPECT_EQ(design["name"], "design");
+  EXPECT_EQ(design["topic"], "mockups");
+  Json("a.db", {"send", "-c", "design", "new mockups, see #general"});
+  EXPECT_EQ(Messages("a.db", {"-c", "#design"}).size(), 1u);
+  EXPECT_EQ(Messages("a.db", {"-c", "design"})[0]["mentions"][0]["kind"], "channel");
+  Json("a.db", {"channel", "topic", "design", "reviews"});
+  Json("a.db", {"channel", "rename", "design", "design-team"});
+  channels = Json("a.db", {"channels"});
+  ASSERT_EQ(channels.size(), 2u);
+  EXPECT_EQ(channels[0]["name"], "design-team");
+  EXPECT_EQ(channels[0]["topic"], "reviews");
+  Json("a.db", {"channel", "leave", "design-team"});
+  EXPECT_FALSE(Json("a.db", {"channels"})[0]["joined"].get<bool>());
+  Json("a.db", {"channel", "join", "design-team"});
+  EXPECT_TRUE(Json("a.db", {"channels"})[0]["joined"].get<bool>());
+  Json("a.db", {"channel", "archive", "design-team"});
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"send", "-c", "design-team", "hi"}), 1, "archived"));
+  Json("a.db", {"channel", "archive", "design-team", "--undo"});
+  Json("a.db", {"send", "-c", "design-team", "open again"});
+
+  // Search, by text and author.
+  json found = Json("a.db", {"search", "mockups"});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["text"], "new mockups, see #general");
+  EXPECT_EQ(Json("a.db", {"search", "edited", "--author", "alice"}).size(), 1u);
+  EXPECT_TRUE(Json("a.db", {"search", "nothing-like-this"}).empty());
+
+  // Unread counts only others' messages: mark-read still succeeds.
+  EXPECT_TRUE(Json("a.db", {"unread"}).empty());
+  json marked = Json("a.db", {"mark-read", "--all"});
+  EXPECT_EQ(marked["marked"].size(), 2u);
+
+  // Delete: the content is gone, a tombstone remains.
+  Json("a.db", {"delete", std::to_string(first)});
+  all = Messages("a.db");
+  EXPECT_TRUE(all[0]["deleted"].get<bool>());
+  EXPECT_EQ(all[0]["text"], "");
+  EXPECT_TRUE(Json("a.db", {"search", "edited"}).empty());
+  EXPECT_EQ(DumpTables(Path("a.db")).find("hello, edited"), std::string::npos);
+
+  // Errors: one line, exit 1, nothing written.
+  std::string before = DumpTables(Path("a.db"));
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"send", "-c", "nope", "hi"}), 1, "no channel \"nope\""));
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"edit", "999", "x"}), 1, "no message 999"));
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"react", "999", "👍"}), 1, "no message 999"));
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"edit", std::to_string(first), "x"}), 1, "deleted"));
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"delete", "xyz"}), 1, "not a message number"));
+  EXPECT_TRUE(
+      FailedCleanly(At("a.db", {"channel", "create", "Bad Name"}), 1, "lowercase letters"));
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"channel", "create", "general"}), 1, "has a channel"));
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"send", std::string(16 * 1024 + 1, 'x')}), 1,
+                            "longer than"));
+  EXPECT_EQ(DumpTables(Path("a.db")), before);
+  // Usage errors: exit 2.
+  EXPECT_EQ(At("a.db", {"send"}).exit_code, 2);
+  EXPECT_EQ(At("a.db", {"channel"}).exit_code, 2);
+  // Every chat command has an example in its --help.
+  for (const Words& cmd : std::vector<Words>{{"channels"}, {"channel", "create"}, {"send"},
+                                              {"edit"}, {"delete"}, {"react"}, {"messages"},
+                                              {"view"}, {"search"}, {"unread"}, {"mark-read"},
+                                              {"users"}, {"peers"}}) {
+    Words args = cmd;
+    args.push_back("--help");
+    TopoResult h = Topo(args);
+    EXPECT_EQ(h.exit_code, 0) << h.command;
+    EXPECT_NE(h.out.find("Example: topo"), std::string::npos) << h.command << h.out;
+  }
+}
+
+TEST_F(CliChatTest, TwoDaemonsTalkLiveAndPermissionsHold) {
+  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
+  Json("bob.db", {"accept", link, "--username", "bob"});
+  // alice knows bob's display name once his join and profile reached her.
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& m : Json("alice.db", {"users"}))
+      if (m["name"] == "bob") return true;
+    return false;
+  }));
+  Json("alice.db", {"send", "welcome @bob"});
+  ASSERT_TRUE(Eventually([&] { return NumberOf("bob.db", "welcome @bob") > 0; }))
+      << At("bob.db", {"view"}).out;
+  // The mention names bob on bob's side.
+  EXPECT_TRUE(Messages("bob.db")[0]["mentions"][0]["you"].get<bool>());
+  EXPECT_EQ(Json("bob.db", {"unread"})[0]["unread"], 1);
+  Json("bob.db", {"mark-read"});
+  EXPECT_TRUE(Json("bob.db", {"unread"}).empty());
+
+  Json("bob.db", {"send", "thanks!"});
+  ASSERT_TRUE(Eventually([&] { return NumberOf("alice.db", "thanks!") > 0; }));
+  int64_t alices_on_bob = NumberOf("bob.db", "welcome @bob");
+  int64_t bobs_on_alice = NumberOf("alice.db", "thanks!");
+
+  // bob may not edit or delete alice's message; alice (the owner) may delete bob's.
+  EXPECT_TRUE(FailedCleanly(At("bob.db", {"edit", std::to_string(alices_on_bob), "x"}), 1,
+                            "only its author"));
+  EXPECT_TRUE(FailedCleanly(At("bob.db", {"delete", std::to_string(alices_on_bob)}), 1,
+                            "only its author or an admin"));
+  EXPECT_TRUE(FailedCleanly(
+      At("bob.db", {"channel", "rename", "general", "bobs"}), 1, "creator or an admin"));
+  Json("bob.db", {"react", std::to_string(alices_on_bob), "🎉"});
+  Json("alice.db", {"delete", std::to_string(bobs_on_alice)});
+  ASSERT_TRUE(Eventually([&] {
+    json all = Messages("bob.db");
+    return all.size() == 2 && all[1]["deleted"].get<bool>();
+  }));
+  ASSERT_TRUE(Eventually([&] {
+    json all = Messages("alice.db");
+    return !all.empty() && all[0]["reactions"].size() == 1;
+  }));
+  // A channel made on one side appears on the other.
+  Json("bob.db", {"channel", "create", "random"});
+  ASSERT_TRUE(Eventually([&] { return Json("alice.db", {"channels"}).size() == 2; }));
+  EXPECT_EQ(Json("alice.db", {"users"}).size(), 2u);
+}
+
+}  // namespace
+}  // namespace topo::cli_test
