@@ -2,7 +2,8 @@
 # The topo demo (make demo): two replicas, alice and bob, edit the same objects offline and
 # converge by exchanging bundle files; then alice, bob, carol and alice's phone run as four
 # daemons on loopback that join one encrypted workspace through invite links and sync live
-# over QUIC (invite, accept, keys, roles, a linked device, removal, a new key epoch). Works in demo-out/
+# over QUIC (invite, accept, keys, roles, a linked device, the team chat, removal, a new
+# key epoch). Works in demo-out/
 # under the repository (wiped first) and checks every claim it prints; exits non-zero if
 # one does not hold.
 # Needs only bash, coreutils, grep, sed and the topo binary (no jq, no python).
@@ -296,6 +297,55 @@ as phone object update "$plan" --field count add 1 >/dev/null
 say phone "plan.count add 1"
 wait_for "bob sees the phone's write" 4 bob count object show "$plan"
 say bob "sees count 4"
+
+section "the team chats: #general, a thread, a channel, reactions, an edit, a delete"
+# Waits (up to 30 s) until `as who ARGS...` prints a line containing `text`.
+wait_text() {  # what text who args...
+  local what=$1 text=$2 who=$3 i
+  shift 3
+  for ((i = 0; i < 300; ++i)); do
+    as "$who" "$@" 2>/dev/null | grep -qF -- "$text" && return 0
+    sleep 0.1
+  done
+  echo "demo: $what: after 30 s $who does not show \"$text\"" >&2
+  exit 1
+}
+as alice send "Welcome to Acme, @bob and @carol! Plans are in #general." >/dev/null
+say alice "send \"Welcome to Acme, @bob and @carol! ...\" (to #general)"
+wait_text "bob gets alice's welcome" "Welcome to Acme" bob messages
+# The short number a replica shows for the message whose line contains some text.
+number_of() {  # who text
+  as "$1" messages | grep -F -- "$2" | sed -E 's/^ *#([0-9]+) .*/\1/' | head -1
+}
+first=$(number_of bob "Welcome to Acme")
+as bob send --thread "$first" "Thanks! Happy to be here." >/dev/null
+say bob "send --thread $first \"Thanks! Happy to be here.\" (a reply in alice's thread)"
+wait_text "carol gets alice's welcome" "Welcome to Acme" carol messages
+cfirst=$(number_of carol "Welcome to Acme")
+as carol react "$cfirst" "🎉" >/dev/null
+say carol "react $cfirst 🎉 (numbers are each device's own; ids are shared)"
+as alice channel create design --topic "mockups and reviews" >/dev/null
+say alice "channel create design --topic \"mockups and reviews\""
+as alice send -c design "First mockups are up, thoughts?" >/dev/null
+as bob send "typo: teh plan" >/dev/null
+say bob "send \"typo: teh plan\""
+wait_text "alice sees bob's typo" "teh plan" alice messages
+typo=$(number_of bob "teh plan")
+as bob delete "$typo" >/dev/null
+say bob "delete $typo (gone from every replica's tables; a tombstone remains)"
+welcome=$(number_of alice "Welcome to Acme")
+as alice edit "$welcome" "Welcome to Acme, @bob and @carol! Plans are in #design now." >/dev/null
+say alice "edit $welcome \"... Plans are in #design now.\""
+wait_text "carol sees the edit" "#design now" carol messages
+wait_text "carol sees the delete" "(deleted)" carol messages
+wait_text "carol sees #design" "#design" carol channels
+wait_text "alice sees bob's reply" "1 reply" alice view
+wait_text "alice sees carol's reaction" "🎉" alice view
+for who in alice bob carol; do
+  echo "--- $who: topo view ---"
+  as "$who" view | sed 's/^/  /'
+done
+as carol search mockups | sed 's/^/  carol: search mockups -> /' | head -2
 
 section "carol is removed; a new key epoch starts"
 as alice remove carol --bar >/dev/null
