@@ -54,9 +54,8 @@ json ManifestJson(const codec::FileManifest& m) {
 }
 
 json ProgressJson(const node::FetchProgress& p) {
-  return {{"total", p.total},       {"held", p.held},
-          {"fetched", p.fetched},   {"in_flight", p.in_flight},
-          {"rejected", p.rejected}, {"done", p.done}};
+  return {{"total", p.total},         {"held", p.held},         {"fetched", p.fetched},
+          {"in_flight", p.in_flight}, {"rejected", p.rejected}, {"done", p.done}};
 }
 
 uint64_t Percent(uint64_t held, uint64_t total) { return total ? held * 100 / total : 100; }
@@ -173,30 +172,30 @@ json FileStatus(node::Node& n, const json& params) {
 }  // namespace
 
 void AddFileMethods(MethodTable& t, node::Node& n) {
-  AddMethod(t,
-            {"file.add",
-             "Chunks, encrypts and stores a file; returns the reference that fetches and opens it",
-             {{"path", "string, required: the file to add (absolute; read by the daemon)"},
-              {"name", "string, optional: the name to record (default: the path's last part)"},
-              {"mime", "string, optional: a MIME type to record, e.g. image/png"}},
-             "{ref, manifest, key, name, mime, size, chunks, chunk_size}",
-             {{"path", "/home/alice/report.pdf"}}},
-            [&n](const json& params) {
-              std::string path = Check(StringParam(params, "path"));
-              if (path.empty() || path[0] != '/')
-                throw Failure{Status::InvalidArgument("path must be absolute, not \"" + path +
-                                                      "\"")};
-              store::FileStore files = Files(n);
-              auto added = Check(node::AddFile(files, path, OptionalString(params, "name").value_or(""),
-                                               OptionalString(params, "mime").value_or(""),
-                                               SystemClock::Instance().NowMs()));
-              n.log().Info("file " + HexEncodeShort(added.ref.manifest) + ": added " + path + " (" +
-                           std::to_string(added.manifest.size) + " bytes, " +
-                           std::to_string(added.manifest.chunks.size()) + " chunks)");
-              json out = RefJson(added.ref);
-              out.update(ManifestJson(added.manifest));
-              return out;
-            });
+  AddMethod(
+      t,
+      {"file.add",
+       "Chunks, encrypts and stores a file; returns the reference that fetches and opens it",
+       {{"path", "string, required: the file to add (absolute; read by the daemon)"},
+        {"name", "string, optional: the name to record (default: the path's last part)"},
+        {"mime", "string, optional: a MIME type to record, e.g. image/png"}},
+       "{ref, manifest, key, name, mime, size, chunks, chunk_size}",
+       {{"path", "/home/alice/report.pdf"}}},
+      [&n](const json& params) {
+        std::string path = Check(StringParam(params, "path"));
+        if (path.empty() || path[0] != '/')
+          throw Failure{Status::InvalidArgument("path must be absolute, not \"" + path + "\"")};
+        store::FileStore files = Files(n);
+        auto added = Check(node::AddFile(files, path, OptionalString(params, "name").value_or(""),
+                                         OptionalString(params, "mime").value_or(""),
+                                         SystemClock::Instance().NowMs()));
+        n.log().Info("file " + HexEncodeShort(added.ref.manifest) + ": added " + path + " (" +
+                     std::to_string(added.manifest.size) + " bytes, " +
+                     std::to_string(added.manifest.chunks.size()) + " chunks)");
+        json out = RefJson(added.ref);
+        out.update(ManifestJson(added.manifest));
+        return out;
+      });
   AddMethod(t,
             {"file.save",
              "Fetches what is missing of a file from peers and writes it; call again until "
@@ -218,7 +217,9 @@ void AddFileMethods(MethodTable& t, node::Node& n) {
              {{"ref", "topo-file:ae...(104 base32)"}}},
             [&n](const json& params) { return FileStatus(n, params); });
   AddMethod(t,
-            {"file.list", "Files added or saved here, newest first", {},
+            {"file.list",
+             "Files added or saved here, newest first",
+             {},
              "{files: [{ref, manifest, name, mime, size, chunks, origin, added_at, path}]}",
              json::object()},
             [&n](const json&) {

@@ -114,8 +114,9 @@ void RegisterFiles(CLI::App& app, Globals& g) {
     }
     if (!j["fetch"].is_null())
       o << "fetch    " << j["fetch"]["held"].get<uint64_t>() << " of "
-        << j["fetch"]["total"].get<uint64_t>() << " held, " << j["fetch"]["in_flight"].get<uint64_t>()
-        << " in flight, " << j["fetch"]["rejected"].get<uint64_t>() << " rejected\n";
+        << j["fetch"]["total"].get<uint64_t>() << " held, "
+        << j["fetch"]["in_flight"].get<uint64_t>() << " in flight, "
+        << j["fetch"]["rejected"].get<uint64_t>() << " rejected\n";
     Print(g, j, o.str());
   }));
 

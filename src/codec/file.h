@@ -45,8 +45,8 @@ namespace topo::codec {
 using ChunkAddress = Hash32;
 
 constexpr uint8_t kFileManifestVersion = 1;
-constexpr uint8_t kMinChunkShift = 16;  // 64 KiB
-constexpr uint8_t kMaxChunkShift = 22;  // 4 MiB
+constexpr uint8_t kMinChunkShift = 16;      // 64 KiB
+constexpr uint8_t kMaxChunkShift = 22;      // 4 MiB
 constexpr uint8_t kDefaultChunkShift = 20;  // 1 MiB
 // 2^17 addresses: a manifest stays under 4 MiB + 1 KiB, so it fits in one chunk message.
 constexpr uint64_t kMaxFileChunks = uint64_t{1} << 17;

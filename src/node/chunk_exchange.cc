@@ -106,9 +106,8 @@ Status ChunkExchange::Fetch(const codec::ChunkAddress& job_id,
     ++added;
   }
   if (added)
-    Note(job_id, "fetching " + std::to_string(added) + " of " +
-                     std::to_string(job.progress.total) + " chunks from " +
-                     std::to_string(peers_.size()) + " connected peer(s)");
+    Note(job_id, "fetching " + std::to_string(added) + " of " + std::to_string(job.progress.total) +
+                     " chunks from " + std::to_string(peers_.size()) + " connected peer(s)");
   Schedule(now_ms);
   return Status::Ok();
 }
@@ -211,8 +210,8 @@ void ChunkExchange::Settle(const codec::ChunkAddress& job_id, Job& job, uint64_t
                      (p.rejected ? ", " + std::to_string(p.rejected) + " rejected" : "") + ")");
     return;
   }
-  const std::string missing = std::to_string(job.wanted.size()) + " of " +
-                              std::to_string(p.total) + " chunks missing";
+  const std::string missing =
+      std::to_string(job.wanted.size()) + " of " + std::to_string(p.total) + " chunks missing";
   if (peers_.empty()) {
     if (!job.no_peer_since) job.no_peer_since = now_ms;
     if (now_ms - *job.no_peer_since >= options_.no_peer_wait_ms)

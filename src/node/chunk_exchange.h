@@ -106,9 +106,9 @@ class ChunkExchange {
 
  private:
   struct Job {
-    std::deque<codec::ChunkAddress> queue;       // to ask, in order
-    std::set<codec::ChunkAddress> wanted;        // not held yet (queued, in flight, or nowhere)
-    std::vector<codec::ChunkAddress> nowhere;    // every connected peer was asked: none had it
+    std::deque<codec::ChunkAddress> queue;     // to ask, in order
+    std::set<codec::ChunkAddress> wanted;      // not held yet (queued, in flight, or nowhere)
+    std::vector<codec::ChunkAddress> nowhere;  // every connected peer was asked: none had it
     std::map<codec::ChunkAddress, std::set<PeerId>> refused;  // who said no, timed out, or lied
     std::map<codec::ChunkAddress, uint64_t> retry_at;         // "busy": not before
     std::set<PeerId> liars;

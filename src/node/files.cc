@@ -127,8 +127,8 @@ Result<AddedFile> AddFile(store::FileStore& store, const std::string& path, std:
                                      std::to_string(codec::kMaxFileChunks) + " chunks");
     ByteView plain(buf.data(), static_cast<size_t>(n));
     content.Update(plain);
-    TOPO_ASSIGN_OR_RETURN(Bytes sealed,
-                          codec::SealChunk(added.ref.key, codec::ChunkKind::kContent, index, plain));
+    TOPO_ASSIGN_OR_RETURN(
+        Bytes sealed, codec::SealChunk(added.ref.key, codec::ChunkKind::kContent, index, plain));
     codec::ChunkAddress address = codec::AddressOfChunk(sealed);
     if (!txn && !db.in_transaction()) {
       TOPO_ASSIGN_OR_RETURN(store::Transaction t, store::Transaction::Begin(db));
@@ -193,8 +193,7 @@ Status CheckDestination(const std::string& path, bool replace) {
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode))
       return Status::InvalidArgument(path + " is a directory: name the file to write");
-    if (!replace)
-      return Status::AlreadyExists(path + " already exists (--force replaces it)");
+    if (!replace) return Status::AlreadyExists(path + " already exists (--force replaces it)");
   }
   const std::string dir = SplitPath(path).first;
   if (::stat(dir.c_str(), &st) != 0) {

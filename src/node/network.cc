@@ -62,7 +62,10 @@ Bytes Message(uint8_t kind, ByteView body) {
 }  // namespace
 
 Network::Network(asio::io_context& io, object::Replica& replica, Log& log, NetworkOptions options)
-    : io_(io), replica_(replica), log_(log), options_(std::move(options)),
+    : io_(io),
+      replica_(replica),
+      log_(log),
+      options_(std::move(options)),
       redial_timer_(io),
       chunk_timer_(io) {}
 

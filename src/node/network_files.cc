@@ -23,8 +23,8 @@ void Network::OnChunkPeer(const crypto::PublicKey& peer, bool up) {
   PumpChunks();
 }
 
-Status Network::OnChunkMessage(const crypto::PublicKey& peer, size_t queued_to_peer,
-                               uint8_t kind, ByteView body) {
+Status Network::OnChunkMessage(const crypto::PublicKey& peer, size_t queued_to_peer, uint8_t kind,
+                               ByteView body) {
   // Only admitted peers get here (Network::OnMessage refuses the others first).
   Status s = kind == kMessageChunkRequest ? chunks_->OnRequest(peer, body, queued_to_peer)
                                           : chunks_->OnReply(peer, body, NowMs());

@@ -94,8 +94,9 @@ Result<FileStore::Holding> FileStore::Check(const std::vector<codec::ChunkAddres
 
 Status FileStore::Remember(const StoredFile& f) {
   return db_
-      ->Prepare("INSERT OR REPLACE INTO files (manifest, key, name, mime, size, chunks, origin, "
-                "added_at, path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+      ->Prepare(
+          "INSERT OR REPLACE INTO files (manifest, key, name, mime, size, chunks, origin, "
+          "added_at, path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
       .Bind(1, f.manifest)
       .Bind(2, ByteView(f.key))
       .Bind(3, f.name)

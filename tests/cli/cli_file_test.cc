@@ -107,11 +107,12 @@ TEST_F(CliFileTest, A200MegabyteFileRoundTripsBetweenTwoDaemonsInBoundedMemory) 
   const uint64_t alice_kib = PeakRssKib(Path("alice.db"));
   const uint64_t bob_kib = PeakRssKib(Path("bob.db"));
   using ms = std::chrono::milliseconds;
-  std::printf("200 MB: add %lld ms, save (fetch + write) %lld ms; peak RSS alice %llu KiB, "
-              "bob %llu KiB\n",
-              static_cast<long long>(std::chrono::duration_cast<ms>(t1 - t0).count()),
-              static_cast<long long>(std::chrono::duration_cast<ms>(t2 - t1).count()),
-              static_cast<unsigned long long>(alice_kib), static_cast<unsigned long long>(bob_kib));
+  std::printf(
+      "200 MB: add %lld ms, save (fetch + write) %lld ms; peak RSS alice %llu KiB, "
+      "bob %llu KiB\n",
+      static_cast<long long>(std::chrono::duration_cast<ms>(t1 - t0).count()),
+      static_cast<long long>(std::chrono::duration_cast<ms>(t2 - t1).count()),
+      static_cast<unsigned long long>(alice_kib), static_cast<unsigned long long>(bob_kib));
   EXPECT_GT(alice_kib, 0u);
   EXPECT_LT(alice_kib, 64u * 1024) << "the sender's peak RSS";
   EXPECT_LT(bob_kib, 64u * 1024) << "the receiver's peak RSS";
@@ -158,15 +159,15 @@ TEST_F(CliFileTest, ErrorsNameTheProblem) {
   if (::geteuid() != 0) {  // root reads anything
     WriteFile(Path("secret.txt"), "x");
     fs::permissions(Path("secret.txt"), fs::perms::none);
-    EXPECT_TRUE(FailedCleanly(At("alice.db", {"file", "add", "secret.txt"}), 1,
-                              "cannot read secret.txt"));
+    EXPECT_TRUE(
+        FailedCleanly(At("alice.db", {"file", "add", "secret.txt"}), 1, "cannot read secret.txt"));
   }
   EXPECT_TRUE(FailedCleanly(At("alice.db", {"file", "save", "topo-file:abc", "x.txt"}), 1,
                             "not a file reference"));
   EXPECT_TRUE(FailedCleanly(At("alice.db", {"file", "save", "https://example.com", "x.txt"}), 1,
                             "not a file reference"));
-  EXPECT_TRUE(FailedCleanly(At("alice.db", {"file", "status", "topo-file:"}), 1,
-                            "not a file reference"));
+  EXPECT_TRUE(
+      FailedCleanly(At("alice.db", {"file", "status", "topo-file:"}), 1, "not a file reference"));
   // A reference with the right manifest and another key: the manifest does not open.
   codec::FileRef wrong = std::move(codec::ParseFileRef(ref)).value();
   wrong.key = crypto::SecretBytes::Random(32);
@@ -178,10 +179,10 @@ TEST_F(CliFileTest, ErrorsNameTheProblem) {
   EXPECT_TRUE(FailedCleanly(At("alice.db", {"file", "save", ref, "taken.txt"}), 1,
                             "taken.txt already exists (--force replaces it)"));
   EXPECT_EQ(ReadFile(Path("taken.txt")), "old");
-  EXPECT_TRUE(FailedCleanly(At("alice.db", {"file", "save", ref, "folder"}), 1,
-                            "folder is a directory"));
-  EXPECT_TRUE(FailedCleanly(At("alice.db", {"file", "save", ref, "no/such/dir/x.txt"}), 1,
-                            "no directory"));
+  EXPECT_TRUE(
+      FailedCleanly(At("alice.db", {"file", "save", ref, "folder"}), 1, "folder is a directory"));
+  EXPECT_TRUE(
+      FailedCleanly(At("alice.db", {"file", "save", ref, "no/such/dir/x.txt"}), 1, "no directory"));
   EXPECT_TRUE(Succeeded(At("alice.db", {"file", "save", ref, "taken.txt", "--force"})));
   EXPECT_EQ(ReadFile(Path("taken.txt")), "hello");
   // Nothing but the saved files is left in the directory (no temporary files).
@@ -191,7 +192,8 @@ TEST_F(CliFileTest, ErrorsNameTheProblem) {
   // A file no peer has: alice has no peer at all, so the error says so once it gives up.
   codec::FileRef unknown{codec::AddressOfChunk(Bytes(10, 1)), crypto::SecretBytes::Random(32)};
   TopoResult r = At("alice.db", {"file", "save", codec::EncodeFileRef(unknown), "u.txt"});
-  EXPECT_TRUE(FailedCleanly(r, 1, "no peer is connected to fetch the file from (1 of 1 chunks missing)"));
+  EXPECT_TRUE(
+      FailedCleanly(r, 1, "no peer is connected to fetch the file from (1 of 1 chunks missing)"));
   EXPECT_FALSE(fs::exists(Path("u.txt")));
 }
 
@@ -202,7 +204,8 @@ TEST_F(CliFileTest, AChunkNoConnectedPeerHasIsNamed) {
   Init("carol.db", "carol");
   WriteFile(Path("c.txt"), "carol's");
   const std::string ref = Json("carol.db", {"file", "add", "c.txt"})["ref"];
-  const std::string manifest = HexEncode(std::move(codec::ParseFileRef(ref)).value().manifest.view());
+  const std::string manifest =
+      HexEncode(std::move(codec::ParseFileRef(ref)).value().manifest.view());
   EXPECT_TRUE(FailedCleanly(At("bob.db", {"file", "save", ref, "c-bob.txt"}), 1,
                             "no connected peer has chunk " + manifest));
 }

@@ -154,7 +154,10 @@ TEST(FileChunk, SealsUnderItsIndexAndKindOnly) {
 
   // The nonce: kind, then the index big-endian, then zeros.
   crypto::Nonce24 n = ChunkNonce(ChunkKind::kManifest, 0x0102030405060708);
-  EXPECT_EQ(HexEncode(n.view()), "01" "0102030405060708" + std::string(30, '0'));
+  EXPECT_EQ(HexEncode(n.view()),
+            "01"
+            "0102030405060708" +
+                std::string(30, '0'));
 }
 
 TEST(FileRef, RoundTripsAsText) {
@@ -174,8 +177,8 @@ TEST(FileRef, BadReferencesAreRefusedWithAReason) {
   Bytes v2 = {2};
   v2.insert(v2.end(), 64, 0);
   for (const std::string& bad :
-       {std::string(""), std::string("topo-file:"), good.substr(0, good.size() - 1),
-        good + "a", "topo-link:" + good.substr(10), good.substr(0, 20) + "!" + good.substr(21),
+       {std::string(""), std::string("topo-file:"), good.substr(0, good.size() - 1), good + "a",
+        "topo-link:" + good.substr(10), good.substr(0, 20) + "!" + good.substr(21),
         "topo-file:" + Base32Encode(v2)}) {
     SCOPED_TRACE(bad);
     auto r = ParseFileRef(bad);

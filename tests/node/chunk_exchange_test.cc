@@ -72,8 +72,7 @@ class ChunkExchangeTest : public ::testing::Test {
   }
   // Carries every message between the peers until none is left. `alter` may change a
   // message on its way (from, to, message).
-  void Run(std::vector<Peer*> peers,
-           std::function<void(Peer&, Peer&, Bytes&)> alter = nullptr) {
+  void Run(std::vector<Peer*> peers, std::function<void(Peer&, Peer&, Bytes&)> alter = nullptr) {
     for (bool moved = true; moved;) {
       moved = false;
       for (Peer* from : peers) {
@@ -194,8 +193,9 @@ TEST_F(ChunkExchangeTest, WhenNoPeerHasAChunkTheFetchFailsNamingIt) {
   AddedFile f = AddTo(alice, kFileBytes);
   // Alice lost chunk 3: neither she nor carol (who has nothing) can serve it.
   Copy(alice, carol, f, [](size_t) { return false; });
-  ASSERT_TRUE(alice.db->Exec("DELETE FROM file_chunks WHERE address = x'" +
-                             HexEncode(f.manifest.chunks[3].view()) + "'")
+  ASSERT_TRUE(alice.db
+                  ->Exec("DELETE FROM file_chunks WHERE address = x'" +
+                         HexEncode(f.manifest.chunks[3].view()) + "'")
                   .ok());
   Connect(alice, bob);
   Connect(carol, bob);

@@ -612,7 +612,6 @@ TEST_F(NetworkTest, APeerThatCrashedIsServedAgainWhenItRedials) {
   }
 }
 
-
 // ---- files ----
 
 // A file of `bytes` seeded bytes at `path`.
@@ -628,7 +627,9 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-store::FileStore FilesOf(Device& d) { return std::move(store::FileStore::Open(d->database())).value(); }
+store::FileStore FilesOf(Device& d) {
+  return std::move(store::FileStore::Open(d->database())).value();
+}
 
 class NetworkFileTest : public NetworkTest {
  protected:
@@ -699,8 +700,7 @@ TEST_F(NetworkFileTest, ChunksFromALyingPeerAreRejectedAndAnHonestPeerServesThem
   std::weak_ptr<net::Connection> weak = m.conn;
   m.conn->on_message = [asked, weak](int64_t stream, Bytes message) {
     auto c = weak.lock();
-    if (!c || message.empty() || message[0] != kMessageChunkRequest || message.size() != 33)
-      return;
+    if (!c || message.empty() || message[0] != kMessageChunkRequest || message.size() != 33) return;
     ++*asked;
     Bytes reply = {kMessageChunkReply};
     reply.insert(reply.end(), message.begin() + 1, message.end());

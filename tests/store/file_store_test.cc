@@ -23,7 +23,8 @@ TEST(FileStore, ChunksHeldSurviveAReopenAndOnlyTheOthersAreMissing) {
     auto files = FileStore::Open(**db);
     ASSERT_TRUE(files.ok()) << files.status().ToString();
     // Half of a file arrived before the fetch was interrupted.
-    for (uint8_t i = 0; i < 6; i += 2) ASSERT_TRUE(files->PutChunk(all[i], Chunk(i, 1000 + i)).ok());
+    for (uint8_t i = 0; i < 6; i += 2)
+      ASSERT_TRUE(files->PutChunk(all[i], Chunk(i, 1000 + i)).ok());
     // Storing a chunk again is harmless.
     ASSERT_TRUE(files->PutChunk(all[0], Chunk(0, 1000)).ok());
   }
@@ -34,8 +35,7 @@ TEST(FileStore, ChunksHeldSurviveAReopenAndOnlyTheOthersAreMissing) {
   auto holding = files->Check(all);
   ASSERT_TRUE(holding.ok());
   EXPECT_EQ(holding->held, 3u);
-  EXPECT_EQ(holding->missing,
-            (std::vector<codec::ChunkAddress>{all[1], all[3], all[5]}));
+  EXPECT_EQ(holding->missing, (std::vector<codec::ChunkAddress>{all[1], all[3], all[5]}));
   auto got = files->GetChunk(all[2]);
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ(**got, Chunk(2, 1002));
