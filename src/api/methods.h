@@ -55,6 +55,7 @@ void AddNodeMethods(MethodTable& t, node::Node& n);
 void AddObjectMethods(MethodTable& t, node::Node& n);
 void AddPeerMethods(MethodTable& t, node::Node& n);
 void AddWorkspaceMethods(MethodTable& t, node::Node& n);
+void AddFileMethods(MethodTable& t, node::Node& n);
 // What group changes call for, after a bundle import or vertices from peers: takes over the
 // user identity another device handed to this one, certifies this user's new devices,
 // shares keys with members that lack them, publishes waiting display names. Lines for the

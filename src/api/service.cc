@@ -20,6 +20,7 @@ Service::Service(node::Node& node) : node_(node) {
   AddObjectMethods(methods_, node_);
   AddPeerMethods(methods_, node_);
   AddWorkspaceMethods(methods_, node_);
+  AddFileMethods(methods_, node_);
   for (const auto& extend : Extensions()) extend(methods_, node_);
   // Vertices from peers changed a group: do what an import would (share keys with a new
   // member, certify a linked device, ...).

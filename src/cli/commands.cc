@@ -22,19 +22,9 @@ Args args;
 
 std::string ShortHex(const std::string& hex) { return hex.substr(0, 16); }
 
-// A bundle method: the daemon gets the file's absolute path; its messages name the file as
-// the user typed it.
+// A bundle method: the daemon gets the file's absolute path (CallWithPath).
 json CallWithFile(Globals& g, const std::string& method, json params, const std::string& typed) {
-  const std::string abs = Absolute(typed);
-  params["file"] = abs;
-  try {
-    return Call(g, method, std::move(params));
-  } catch (const Failure& f) {
-    std::string m = f.status.message();
-    for (size_t at = m.find(abs); at != std::string::npos; at = m.find(abs, at + typed.size()))
-      m.replace(at, abs.size(), typed);
-    throw Failure{Status(f.status.code(), m)};
-  }
+  return CallWithPath(g, method, std::move(params), "file", typed);
 }
 
 void RegisterIdentity(CLI::App& app, Globals& g) {
@@ -172,6 +162,7 @@ void RegisterCommands(CLI::App& app, Globals& g) {
   RegisterBundle(app, g);
   RegisterWorkspace(app, g);
   RegisterDaemon(app, g);
+  RegisterFiles(app, g);
   RegisterChat(app, g);
 }
 

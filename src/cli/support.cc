@@ -94,6 +94,20 @@ json Call(Globals& g, const std::string& method, json params, Start start) {
   return Check(client->Call(method, params));
 }
 
+json CallWithPath(Globals& g, const std::string& method, json params, const std::string& param,
+                  const std::string& typed) {
+  const std::string abs = Absolute(typed);
+  params[param] = abs;
+  try {
+    return Call(g, method, std::move(params));
+  } catch (const Failure& f) {
+    std::string m = f.status.message();
+    for (size_t at = m.find(abs); at != std::string::npos; at = m.find(abs, at + typed.size()))
+      m.replace(at, abs.size(), typed);
+    throw Failure{Status(f.status.code(), m)};
+  }
+}
+
 void Print(const Globals& g, const json& j, const std::string& text) {
   if (g.json) {
     std::cout << j.dump() << "\n";

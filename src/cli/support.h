@@ -42,6 +42,11 @@ enum class Start {
 nlohmann::json Call(Globals& g, const std::string& method, nlohmann::json params,
                     Start start = Start::kExisting);
 
+// Calls a method whose `param` is a path: the daemon (which does not share the command's
+// working directory) gets it absolute; its error messages name the path as the user typed it.
+nlohmann::json CallWithPath(Globals& g, const std::string& method, nlohmann::json params,
+                            const std::string& param, const std::string& typed);
+
 void Print(const Globals& g, const nlohmann::json& j, const std::string& text);
 std::string ReportText(const nlohmann::json& report);
 
@@ -53,6 +58,8 @@ void RegisterChat(CLI::App& app, Globals& g);
 void PrintMembers(Globals& g);
 void PrintPeers(Globals& g);
 void RegisterDaemon(CLI::App& app, Globals& g);
+// File commands (cli/files.cc).
+void RegisterFiles(CLI::App& app, Globals& g);
 
 // Wraps a command body: failures become one line on stderr and exit status 1.
 std::function<void()> Run(Globals& g, std::function<void()> body);

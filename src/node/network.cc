@@ -62,7 +62,12 @@ Bytes Message(uint8_t kind, ByteView body) {
 }  // namespace
 
 Network::Network(asio::io_context& io, object::Replica& replica, Log& log, NetworkOptions options)
-    : io_(io), replica_(replica), log_(log), options_(std::move(options)), redial_timer_(io) {}
+    : io_(io),
+      replica_(replica),
+      log_(log),
+      options_(std::move(options)),
+      redial_timer_(io),
+      chunk_timer_(io) {}
 
 Network::~Network() {
   if (index_) index_->SetOnApplied(nullptr);
@@ -86,6 +91,10 @@ Result<std::unique_ptr<Network>> Network::Start(asio::io_context& io, object::Re
     asio::post(self->io_, [self] { self->ApplyArrived(); });
   };
   n->pipeline_ = std::make_unique<object::IngestPipeline>(replica, po);
+  auto files = store::FileStore::Open(replica.database());
+  if (!files.ok()) return files.status();
+  n->files_ = std::make_unique<store::FileStore>(std::move(files).value());
+  n->chunks_ = std::make_unique<ChunkExchange>(*n->files_, n->options_.chunks);
 
   net::EndpointOptions eo;
   eo.bind = n->options_.bind;
@@ -232,6 +241,7 @@ void Network::OnConnection(std::shared_ptr<net::Connection> c, Known* known) {
     log_.Info("disconnected from " + HexEncodeShort(peer) + ": " + why.message());
     std::unique_ptr<Link> gone = std::move(it->second);
     links_.erase(it);
+    OnChunkPeer(peer, false);
     // Destroyed from the loop, not inside the connection's own callback.
     asio::post(io_, [gone = std::shared_ptr<Link>(std::move(gone))] {});
   };
@@ -285,6 +295,7 @@ void Network::StartSession(Link& l, int64_t stream) {
   l.session = std::make_unique<sync::Session>(*l.source, options_.session);
   l.session->Start(NowMs());
   Pump(l);
+  OnChunkPeer(l.conn->peer(), true);
 }
 
 void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
@@ -312,6 +323,12 @@ void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
   }
   if (l.admission == Admission::kPending)
     return Drop(l, kCloseNotAdmitted, "a sync message before admission");
+  if (kind == kMessageChunkRequest || kind == kMessageChunkReply) {
+    // On any stream: not part of a sync session.
+    Status s = OnChunkMessage(l.conn->peer(), l.conn->queued_bytes(), kind, body);
+    if (!s.ok()) Drop(l, kCloseProtocol, s.message());
+    return;
+  }
   if (stream != l.stream) {
     if (l.old_streams.count(stream)) return;  // the tail of a replaced session
     StartSession(l, stream);  // the peer started a new session pair
@@ -338,6 +355,14 @@ void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
     return;
   }
   Drop(l, kCloseProtocol, "an unknown message kind " + std::to_string(kind));
+}
+
+bool Network::SendToPeer(const crypto::PublicKey& peer, ByteView message) {
+  auto it = links_.find(peer);
+  if (it == links_.end() || !it->second->conn->is_open() || it->second->stream < 0) return false;
+  Status s = it->second->conn->Send(it->second->stream, message);
+  if (!s.ok()) log_.Warn("sending to " + HexEncodeShort(peer) + ": " + s.message());
+  return s.ok();
 }
 
 void Network::Pump(Link& l) {
@@ -499,6 +524,7 @@ json Network::Describe() const {
 void Network::Stop(std::function<void()> done) {
   stopping_ = true;
   redial_timer_.cancel();
+  chunk_timer_.cancel();
   for (auto& [_, l] : links_) {
     l->timer.cancel();
     l->admission_timer.cancel();

@@ -18,6 +18,7 @@
 //   1 sync       a sync frame (sync/frame.h) for this stream's session
 //   2 join claim [32] group, the encoded JoinOp (codec/group.h)
 //   3 announce   [32] object, varint n (1..kMaxAnnounceIds), n * [32] vertex id
+//   4, 5         chunk request and reply of files (node/chunk_exchange.h), on any stream
 // A new stream (opened by either side) starts a fresh session pair: that is how the node
 // resynchronises after a membership change; the older stream is closed.
 //
@@ -35,6 +36,7 @@
 
 #include "codec/group.h"
 #include "net/endpoint.h"
+#include "node/chunk_exchange.h"
 #include "node/log.h"
 #include "object/ingest_pipeline.h"
 #include "object/replica.h"
@@ -68,6 +70,7 @@ struct NetworkOptions {
   // batch_size, four batches).
   size_t ingest_batch = 0;
   size_t ingest_max_pending = 0;
+  ChunkExchangeOptions chunks;  // fetching and serving file chunks
 };
 
 class Network {
@@ -96,6 +99,13 @@ class Network {
   // vertices from peers), once the network has acted on it. For benchmarks and tests
   // (topo-bench latency times a write's arrival with it); the node sets nothing here.
   std::function<void(std::span<const object::AppliedVertex>)> on_applied;
+  // Files (node/chunk_exchange.h, network_files.cc): fetches `addresses` from the connected
+  // peers under `job` (a file's manifest address), and what came of it so far.
+  Status FetchChunks(const codec::ChunkAddress& job,
+                     const std::vector<codec::ChunkAddress>& addresses);
+  std::optional<FetchProgress> ChunkFetchProgress(const codec::ChunkAddress& job) const;
+  void ForgetChunkFetch(const codec::ChunkAddress& job);
+
   // Closes every connection, then calls `done`.
   void Stop(std::function<void()> done);
 
@@ -127,6 +137,15 @@ class Network {
   void Announce(const codec::ObjectId& object, const std::vector<codec::VertexId>& ids);
   void CheckMembership();
   void ApplyArrived();
+  // Files (network_files.cc): a peer came or went, a chunk message, sending what the chunk
+  // exchange has to send and arming its timer.
+  void OnChunkPeer(const crypto::PublicKey& peer, bool up);
+  // A malformed message is an error: the caller closes the connection.
+  Status OnChunkMessage(const crypto::PublicKey& peer, size_t queued_to_peer, uint8_t kind,
+                        ByteView body);
+  void PumpChunks();
+  // Sends on the peer's current stream; false when it has no open one.
+  bool SendToPeer(const crypto::PublicKey& peer, ByteView message);
 
   asio::io_context& io_;
   object::Replica& replica_;
@@ -136,9 +155,12 @@ class Network {
   std::unique_ptr<sync::ReplicaIndex> index_;
   std::unique_ptr<object::IngestPipeline> pipeline_;
   bool apply_posted_ = false;
+  std::unique_ptr<store::FileStore> files_;
+  std::unique_ptr<ChunkExchange> chunks_;
   std::map<crypto::PublicKey, std::unique_ptr<Link>> links_;  // admitted or pending
   std::vector<Known> known_;
   asio::steady_timer redial_timer_;
+  asio::steady_timer chunk_timer_;
   bool stopping_ = false;
   bool groups_changed_posted_ = false;
   uint64_t next_peer_ = 1;

@@ -9,10 +9,13 @@
 
 #include <asio/ip/udp.hpp>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
 #include "net/address.h"
+#include "node/files.h"
 #include "sync/frame.h"
 #include "testing/temp_dir.h"
 #include "util/encoding.h"
@@ -466,7 +469,11 @@ TEST_F(NetworkTest, MalformedMessagesFromAMemberCloseOnlyItsConnection) {
   std::vector<Case> cases = {
       {"empty", Bytes(), "an empty message"},
       {"kind 0", Message(0, AsBytes("x")), "unknown message kind 0"},
-      {"kind 4", Message(4), "unknown message kind 4"},
+      {"kind 6", Message(6), "unknown message kind 6"},
+      {"chunk request, short", Message(kMessageChunkRequest, Bytes(31, 1)),
+       "a malformed chunk request"},
+      {"chunk reply, unknown status", Message(kMessageChunkReply, Bytes(33, 9)),
+       "a chunk reply of unknown status"},
       {"kind 255", Message(255, Bytes(100, 7)), "unknown message kind 255"},
       {"announce, empty", Message(kMessageAnnounce), "a malformed announce"},
       {"announce, no count", Message(kMessageAnnounce, secret.view()), "a malformed announce"},
@@ -505,7 +512,7 @@ TEST_F(NetworkTest, MalformedMessagesFromAMemberCloseOnlyItsConnection) {
   for (int i = 0; i < 60; ++i) {
     Probe p = Dial(mallory.key, alice);
     Bytes m = RandomBytes(rng, rng() % 300);
-    if (!m.empty()) m[0] = static_cast<uint8_t>(rng() % 5);  // mostly known kinds
+    if (!m.empty()) m[0] = static_cast<uint8_t>(rng() % 7);  // mostly known kinds
     ASSERT_TRUE(p.conn->Send(p.stream, m).ok());
     RunUntil([&] { return p.closed(); }, 200ms);
     if (p.closed()) {
@@ -603,6 +610,114 @@ TEST_F(NetworkTest, APeerThatCrashedIsServedAgainWhenItRedials) {
     EXPECT_TRUE(RunUntil([&] { return stopped; }, 5s));
     b.net.reset();
   }
+}
+
+// ---- files ----
+
+// A file of `bytes` seeded bytes at `path`.
+void WriteSeeded(const std::string& path, size_t bytes, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string content(bytes, '\0');
+  for (auto& c : content) c = static_cast<char>(rng());
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+store::FileStore FilesOf(Device& d) {
+  return std::move(store::FileStore::Open(d->database())).value();
+}
+
+class NetworkFileTest : public NetworkTest {
+ protected:
+  // Bob fetches `f` from his peers the way file.save does (the manifest, then the chunks)
+  // and writes it; the fetch's figures.
+  FetchProgress FetchAndSave(const AddedFile& f, const std::string& out) {
+    const codec::ChunkAddress job = f.ref.manifest;
+    EXPECT_TRUE(bob.net->FetchChunks(job, {job}).ok());
+    auto settled = [&] {
+      auto p = bob.net->ChunkFetchProgress(job);
+      return p && (p->done || p->failed);
+    };
+    EXPECT_TRUE(RunUntil(settled)) << "the manifest arrives";
+    store::FileStore files = FilesOf(bob);
+    auto manifest = OpenManifest(files, f.ref);
+    EXPECT_TRUE(manifest.ok()) << manifest.status().ToString();
+    if (!manifest.ok()) return {};
+    EXPECT_TRUE(bob.net->FetchChunks(job, manifest->chunks).ok());
+    EXPECT_TRUE(RunUntil(settled, 30s)) << "the chunks arrive";
+    FetchProgress p = *bob.net->ChunkFetchProgress(job);
+    EXPECT_FALSE(p.failed) << p.failed->ToString();
+    Status written = WriteFile(files, f.ref, *manifest, out, false);
+    EXPECT_TRUE(written.ok()) << written.ToString();
+    return p;
+  }
+};
+
+TEST_F(NetworkFileTest, AFileAddedOnOneNodeIsFetchedAndSavedOnAnother) {
+  MakeAlicesData();
+  Start(alice);
+  BobConnectsAndConverges();
+  const std::string source = dir.File("photo.raw");
+  WriteSeeded(source, (size_t{3} << 20) + 4321, 7);  // 4 chunks
+  store::FileStore files = FilesOf(alice);
+  auto f = AddFile(files, source, "", "image/x-raw", 1);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->manifest.chunks.size(), 4u);
+
+  const std::string out = dir.File("photo-bob.raw");
+  FetchProgress p = FetchAndSave(*f, out);
+  EXPECT_EQ(p.fetched, 4u);
+  EXPECT_EQ(p.rejected, 0u);
+  EXPECT_EQ(ReadAll(out), ReadAll(source)) << "bob wrote the exact bytes";
+
+  // Everything is held now: a second fetch asks nobody.
+  ASSERT_TRUE(bob.net->FetchChunks(f->ref.manifest, f->manifest.chunks).ok());
+  auto again = bob.net->ChunkFetchProgress(f->ref.manifest);
+  ASSERT_TRUE(again && again->done);
+  EXPECT_EQ(again->fetched, 0u);
+  AliceStillServesBob();
+}
+
+TEST_F(NetworkFileTest, ChunksFromALyingPeerAreRejectedAndAnHonestPeerServesThem) {
+  MakeAlicesData();
+  JoinThroughBundles(mallory);
+  Start(alice);
+  BobConnectsAndConverges();
+  const std::string source = dir.File("doc.bin");
+  WriteSeeded(source, (size_t{4} << 20) + 1, 11);  // 5 chunks
+  store::FileStore files = FilesOf(alice);
+  auto f = AddFile(files, source, "", "", 1);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+
+  // Mallory, a member, connects to bob and answers every chunk request with junk of a
+  // plausible size.
+  Probe m = Dial(mallory.key, bob);
+  auto asked = std::make_shared<size_t>(0);
+  std::weak_ptr<net::Connection> weak = m.conn;
+  m.conn->on_message = [asked, weak](int64_t stream, Bytes message) {
+    auto c = weak.lock();
+    if (!c || message.empty() || message[0] != kMessageChunkRequest || message.size() != 33) return;
+    ++*asked;
+    Bytes reply = {kMessageChunkReply};
+    reply.insert(reply.end(), message.begin() + 1, message.end());
+    reply.push_back(kChunkData);
+    reply.resize(reply.size() + 1000, 0x42);
+    (void)c->Send(stream, reply);
+  };
+  // Her first message opens the stream; bob then counts her as a peer to fetch from.
+  ASSERT_TRUE(m.conn->Send(m.stream, Message(kMessageChunkRequest, Bytes(32, 1))).ok());
+  ASSERT_TRUE(RunUntil([&] { return Connected(bob, mallory); }));
+  RunFor(100ms);
+
+  const std::string out = dir.File("doc-bob.bin");
+  FetchProgress p = FetchAndSave(*f, out);
+  EXPECT_GE(*asked, 1u) << "mallory was asked for chunks";
+  EXPECT_EQ(p.rejected, *asked) << "every junk answer was rejected";
+  EXPECT_EQ(ReadAll(out), ReadAll(source)) << "bob wrote the exact bytes all the same";
 }
 
 }  // namespace
