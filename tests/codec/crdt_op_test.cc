@@ -134,6 +134,7 @@ TEST(CrdtOp, TestVectors) {
   id.bytes.fill(0xab);
   ListDelete del{{ElemId{id, 300}}};
   EXPECT_EQ(EncodeCrdtOp({del}), Hex("0901" + HexEncode(id.view()) + "ac02"));
+  EXPECT_EQ(EncodeCrdtOp({LogAppend{ToBytes("e")}}), Hex("0a0165"));
 }
 
 void ExpectCorrupt(const Bytes& b, std::string_view field) {
@@ -222,7 +223,8 @@ TEST(CrdtOp, RejectsBadKeysAndDeepMaps) {
 TEST(CrdtOp, RejectsUnknownTagsAndNonCanonicalVarints) {
   ExpectCorrupt(Hex(""), "crdt_op.tag");
   ExpectCorrupt(Hex("00"), "crdt_op.tag");
-  ExpectCorrupt(Hex("0a"), "crdt_op.tag");
+  ExpectCorrupt(Hex("0b"), "crdt_op.tag");
+  ExpectCorrupt(Hex("0a"), "crdt_op.log.entry");  // log.append without its entry
   ExpectCorrupt(Hex("018000"), "crdt_op.counter.delta");  // overlong zero
   ExpectCorrupt(Hex("02810061"), "crdt_op.lww.value");    // overlong length
 }

@@ -249,6 +249,8 @@ class Workload {
                                                    *type.value, depth + 1));
         return codec::MakeMapUpdate(key, std::move(inner));
       }
+      case CrdtKind::kLog:  // a log field belongs to an app blueprint, never a built-in one
+        return Status::Internal("no log fields in built-in blueprints");
       case CrdtKind::kList: {
         kinds_.insert("list");
         TOPO_ASSIGN_OR_RETURN(auto cur, ReadList(st, obj, prefix));

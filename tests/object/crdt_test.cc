@@ -243,6 +243,8 @@ class Workload {
         return codec::MakeMapUpdate(
             key, RandomOp(state, MapValuePrefix(prefix, key), *type.value, depth + 1));
       }
+      case CrdtKind::kLog:  // a log field belongs to an app blueprint: its op is one append
+        return CrdtOp{codec::LogAppend{Bytes{1, 2, 3}}};
       case CrdtKind::kList: {
         auto elems = Must(ReadList(state, obj, prefix));
         if (!elems.empty() && rng_() % 3 == 0) {
