@@ -113,7 +113,7 @@ class ChatConvergence : public ::testing::Test {
   }
 
   Message Find(Device& d, const codec::VertexId& id) {
-    auto m = d.chat().FindMessage(HexEncode(id.view()));
+    auto m = d.chat().MessageById(id);
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     return m.ok() ? *m : Message{};
   }

@@ -11,15 +11,6 @@ namespace {
 
 class CliChatTest : public CliTest {
  protected:
-  template <typename F>
-  bool Eventually(F probe, int seconds = 30) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (probe()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return probe();
-  }
   json Messages(const std::string& db, const Words& extra = {}) {
     Words args{"messages"};
     args.insert(args.end(), extra.begin(), extra.end());

@@ -59,15 +59,6 @@ uint64_t PeakRssKib(const std::string& db_path) {
 
 class CliFileTest : public CliTest {
  protected:
-  template <typename F>
-  bool Eventually(F probe, int seconds = 30) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (probe()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return probe();
-  }
   size_t Members(const std::string& db) {
     TopoResult r = AtJson(db, {"members"});
     json j = json::parse(r.out, nullptr, false);

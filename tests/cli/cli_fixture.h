@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/run_topo.h"
@@ -206,6 +208,17 @@ class CliTest : public ::testing::Test {
   }
 
   std::string Path(const std::string& name) const { return dir_.File(name); }
+  // Polls `probe` until it returns true or `seconds` pass (daemons converge in the
+  // background); the last probe's answer.
+  template <typename F>
+  bool Eventually(F probe, int seconds = 30, int every_ms = 100) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (probe()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(every_ms));
+    }
+    return probe();
+  }
   // Stops the daemon of `db`: it holds the identity it unlocked at start, so tests of what
   // happens when a daemon starts (a wrong passphrase, a lost key file) stop it first.
   void StopDaemon(const std::string& db) {

@@ -15,16 +15,6 @@ namespace {
 
 class CliNetworkTest : public CliTest {
  protected:
-  // Polls `probe` until it returns true or `seconds` pass.
-  template <typename F>
-  bool Eventually(F probe, int seconds = 30, int every_ms = 100) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (probe()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(every_ms));
-    }
-    return probe();
-  }
   json StateOr(const std::string& db, const std::string& id) {
     TopoResult r = AtJson(db, {"object", "show", id});
     if (r.exit_code != 0) return json();

@@ -221,7 +221,7 @@ Result<Message> Chat::FindMessage(std::string_view text) {
     st.Bind(1, static_cast<int64_t>(std::stoll(std::string(t))));
     TOPO_ASSIGN_OR_RETURN(hits, Load(st));
   } else if (t.size() >= 4 && t.size() <= 64 && IsHex(t)) {
-    std::string pattern = Lower(t);
+    std::string pattern(t);  // hex() writes uppercase
     std::transform(pattern.begin(), pattern.end(), pattern.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     auto& st = r_.database().Prepare(std::string(kMessageColumns) +
@@ -235,6 +235,14 @@ Result<Message> Chat::FindMessage(std::string_view text) {
   if (hits.empty()) return Status::NotFound("no message " + std::string(text));
   if (hits.size() > 1)
     return Status::InvalidArgument("\"" + std::string(text) + "\" names several messages");
+  return hits[0];
+}
+
+Result<Message> Chat::MessageById(const codec::VertexId& id) {
+  auto& st = r_.database().Prepare(std::string(kMessageColumns) + "WHERE m.id = ?1");
+  st.Bind(1, id);
+  TOPO_ASSIGN_OR_RETURN(auto hits, Load(st));
+  if (hits.empty()) return Status::NotFound("no message " + HexEncodeShort(id));
   return hits[0];
 }
 

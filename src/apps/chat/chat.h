@@ -80,6 +80,8 @@ class Chat {
   // ---- messages ----
   // A message by short number ("12" or "#12") or id (hex prefix of 4+).
   Result<Message> FindMessage(std::string_view text);
+  // A message by its id (the vertex that posted it): one index lookup.
+  Result<Message> MessageById(const codec::VertexId& id);
   // The last `limit` messages of a channel (thread roots and replies not in a thread view:
   // replies are left out unless `thread` is set), oldest first.
   Result<std::vector<Message>> Messages(const codec::ObjectId& channel, size_t limit,

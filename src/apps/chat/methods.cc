@@ -111,7 +111,7 @@ json MessageJson(Ctx& x, const Message& m) {
   for (const auto& f : m.files) files.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
   json thread = nullptr;
   if (m.thread) {
-    auto root = x.chat.FindMessage(HexEncode(m.thread->view()));
+    auto root = x.chat.MessageById(*m.thread);
     thread = root.ok() ? json(root->number) : json(HexEncode(m.thread->view()));
   }
   return {{"number", m.number},
@@ -151,7 +151,7 @@ void RequireCreatorOrAdmin(Ctx& x, const Channel& c, std::string_view what) {
 }
 
 json Written(Ctx& x, const codec::VertexId& v) {
-  auto m = x.chat.FindMessage(HexEncode(v.view()));
+  auto m = x.chat.MessageById(v);
   json out{{"vertex", HexEncode(v.view())}};
   if (m.ok()) out["number"] = m->number;
   return out;
@@ -272,7 +272,7 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
         if (auto root_text = api::OptionalString(params, "thread")) {
           json q{{"message", *root_text}};
           Message root = x.MessageParam(q);
-          if (root.thread) root = Check(x.chat.FindMessage(HexEncode(root.thread->view())));
+          if (root.thread) root = Check(x.chat.MessageById(*root.thread));
           p.thread = root.id;
           channel = Check(x.chat.ChannelById(root.channel));
           if (params.contains("channel") && x.ChannelParam(params).id != channel->id)
@@ -334,7 +334,7 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                    if (m.deleted) throw Failure{Status::NotFound("message " + Str(params, "message") + " was deleted")};
                    bool remove = Check(api::BoolParam(params, "remove", false));
                    Check(x.chat.Write(m.channel, React{m.id, Str(params, "emoji"), !remove}));
-                   return MessageJson(x, Check(x.chat.FindMessage(HexEncode(m.id.view()))));
+                   return MessageJson(x, Check(x.chat.MessageById(m.id)));
                  });
 
   api::AddMethod(t, {"chat.messages", "A channel's latest messages, or a thread",
