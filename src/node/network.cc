@@ -207,6 +207,8 @@ void Network::OnConnection(std::shared_ptr<net::Connection> c, Known* known) {
       Drop(*it->second, kCloseDuplicate, "replaced by a simultaneous connection");
     }
   }
+  // A replaced connection's chunk requests are asked again (its on_closed will not say so).
+  if (links_.count(peer)) OnChunkPeer(peer, false);
   auto link = std::make_unique<Link>(io_);
   Link& l = *link;
   l.conn = c;
@@ -506,19 +508,19 @@ json Network::Describe() const {
                      {"joining", k.join.has_value()}});
   const object::IngestReport& ingested = pipeline_->report();
   const net::Endpoint::Stats es = endpoint_->stats();
-  return {
-      {"listening", endpoint_->local_address()},
-      {"peers", peers},
-      {"known", known},
-      {"ingest_pending", pipeline_->pending()},
-      {"ingest",
-       {{"applied", ingested.stats.applied},
-        {"duplicate", ingested.stats.duplicate},
-        {"blocked", ingested.stats.blocked},
-        {"rejected", ingested.stats.rejected},
-        {"invalid", ingested.stats.invalid}}},
-      {"datagrams",
-       {{"in", es.datagrams_in}, {"out", es.datagrams_out}, {"dropped", es.datagrams_dropped}}}};
+  return {{"listening", endpoint_->local_address()},
+          {"peers", peers},
+          {"known", known},
+          {"ingest_pending", pipeline_->pending()},
+          {"ingest",
+           {{"applied", ingested.stats.applied},
+            {"duplicate", ingested.stats.duplicate},
+            {"blocked", ingested.stats.blocked},
+            {"rejected", ingested.stats.rejected},
+            {"invalid", ingested.stats.invalid}}},
+          {"datagrams",
+           {{"in", es.datagrams_in}, {"out", es.datagrams_out}, {"dropped", es.datagrams_dropped}}},
+          {"files", ChunkStatsJson()}};
 }
 
 void Network::Stop(std::function<void()> done) {

@@ -91,7 +91,8 @@ class Network {
   void Join(const codec::InviteLink& link, const codec::JoinOp& join);
 
   // Peers (with their sync figures, summed over every session of the connection), known
-  // addresses, what the ingest pipeline did since start, and the endpoint's datagrams.
+  // addresses, what the ingest pipeline did since start, the endpoint's datagrams, and the
+  // chunks served and fetched.
   nlohmann::json Describe() const;
   // Called (posted to the loop, coalesced) after a batch changed a group.
   std::function<void()> on_groups_changed;
@@ -146,6 +147,7 @@ class Network {
   void PumpChunks();
   // Sends on the peer's current stream; false when it has no open one.
   bool SendToPeer(const crypto::PublicKey& peer, ByteView message);
+  nlohmann::json ChunkStatsJson() const;
 
   asio::io_context& io_;
   object::Replica& replica_;

@@ -63,4 +63,14 @@ std::optional<FetchProgress> Network::ChunkFetchProgress(const codec::ChunkAddre
 
 void Network::ForgetChunkFetch(const codec::ChunkAddress& job) { chunks_->Forget(job); }
 
+nlohmann::json Network::ChunkStatsJson() const {
+  const ChunkExchange::Stats& s = chunks_->stats();
+  return {{"chunks_served", s.requests_served},
+          {"not_held", s.not_held},
+          {"busy", s.busy},
+          {"chunks_fetched", s.fetched},
+          {"rejected", s.rejected},
+          {"unsolicited", s.unsolicited}};
+}
+
 }  // namespace topo::node
