@@ -132,6 +132,29 @@ TEST_F(CliFileTest, SavingFetchesFromAPeerAndResumesWithWhatIsHeld) {
   EXPECT_EQ(again["state"], "saved");
   EXPECT_FALSE(again.contains("fetch") && again["fetch"]["fetched"] != 0) << again;
   EXPECT_EQ(ReadFile(Path("a-again.bin")), ReadFile(Path("a.bin")));
+  // Bob's daemon stops having lost two chunks (as if it had been stopped mid-fetch): after a
+  // restart, saving fetches those two and nothing else.
+  StopDaemon("bob.db");
+  const std::string manifest =
+      HexEncode(std::move(codec::ParseFileRef(ref)).value().manifest.view());
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(Path("bob.db").c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+    const std::string sql =
+        "DELETE FROM file_chunks WHERE rowid IN (SELECT rowid FROM file_chunks WHERE address != "
+        "x'" +
+        manifest + "' ORDER BY rowid LIMIT 2)";
+    ASSERT_EQ(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_changes(db.get()), 2);
+  }
+  json partial = Json("bob.db", {"file", "status", ref});
+  EXPECT_EQ(partial["held"], 2);
+  EXPECT_EQ(partial["missing_count"], 2);
+  ASSERT_TRUE(Eventually([&] { return Members("bob.db") == 2; }));
+  json resumed = Json("bob.db", {"file", "save", ref, "a-resumed.bin"});
+  EXPECT_EQ(resumed["fetch"]["fetched"], 2) << "only what was missing is fetched";
+  EXPECT_EQ(ReadFile(Path("a-resumed.bin")), ReadFile(Path("a.bin")));
   // The text output.
   TopoResult text = At("bob.db", {"file", "save", ref, "a-text.bin"});
   EXPECT_TRUE(Succeeded(text));
