@@ -45,8 +45,8 @@ constexpr uint8_t kChunkNotHeld = 1;
 constexpr uint8_t kChunkBusy = 2;
 
 struct ChunkExchangeOptions {
-  size_t max_in_flight_per_peer = 4;
-  size_t max_in_flight = 8;
+  size_t max_in_flight_per_peer = 8;
+  size_t max_in_flight = 16;
   uint64_t request_timeout_ms = 30'000;
   uint64_t busy_retry_ms = 100;
   // A fetch with no peer connected fails after this long.
