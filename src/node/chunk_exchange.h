@@ -23,6 +23,12 @@
 // A fetch fails, naming a missing chunk, when every connected peer was asked for a chunk
 // and none had it, or when no peer has been connected for no_peer_wait_ms.
 //
+// Not done yet: a fetch lives in memory, so after a restart it continues only when
+// file.save is called again (the chunks already held are kept and not fetched again); the
+// busy threshold is per connection, with no node-wide budget for all peers together; a
+// valid chunk that arrives after its request timed out is dropped, not kept; peers are
+// asked in turn, with no record of who holds what.
+//
 // Not thread-safe: the node's loop.
 #pragma once
 

@@ -16,6 +16,10 @@
 // write holds one chunk in memory, never a file. Resuming a fetch needs no other state: a
 // chunk held is a row here.
 //
+// Not done yet: nothing deletes chunks or files (no garbage collection of chunks that no
+// remembered file needs, no file.remove), and a file.add that fails half-way leaves the
+// chunks it stored.
+//
 // Not thread-safe: the Database's thread (the node's loop).
 #pragma once
 
