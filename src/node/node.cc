@@ -4,8 +4,8 @@
 
 #include "node/identity.h"
 #include "store/settings.h"
-#include "util/encoding.h"
 #include "util/clock.h"
+#include "util/encoding.h"
 
 namespace topo::node {
 
@@ -31,6 +31,8 @@ constexpr size_t kLowMemoryIngestPending = 2048;
 constexpr size_t kLowMemoryWantIds = 256;
 constexpr size_t kLowMemoryWindow = 2;
 constexpr size_t kLowMemoryFrameBytes = size_t{256} << 10;
+constexpr size_t kLowMemoryQueuedNeeds = 2048;
+constexpr uint64_t kLowMemoryNegentropyFrame = uint64_t{64} << 10;
 }  // namespace
 
 Status Node::OpenReplica() {
@@ -64,6 +66,8 @@ Status Node::StartNetwork() {
     no.session.want_ids = kLowMemoryWantIds;
     no.session.window = kLowMemoryWindow;
     no.session.vertices_frame_bytes = kLowMemoryFrameBytes;
+    no.session.max_queued_needs = kLowMemoryQueuedNeeds;
+    no.session.negentropy_frame_limit = kLowMemoryNegentropyFrame;
   }
   auto n = Network::Start(io_, *replica_, identity_->device, log_, no);
   if (!n.ok()) return n.status();
