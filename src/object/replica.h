@@ -42,6 +42,10 @@ struct ReplicaOptions {
   // Makes the 16-byte nonce of each new object's genesis; unset means random. The simulator
   // sets it so that one seed gives the same object ids, and so the same run, every time.
   std::function<FixedBytes<16>()> genesis_nonce;
+  // The store's caches (store/sqlite_graph_store.h, store/sqlite_state_store.h); a
+  // low-memory node makes them smaller.
+  size_t meta_cache_entries = store::SqliteGraphStore::kDefaultMetaCacheEntries;
+  store::StateCacheOptions state_cache;
 };
 
 struct InviteOptions {
