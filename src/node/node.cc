@@ -35,6 +35,9 @@ constexpr size_t kLowMemoryIngestPending = 1024;
 constexpr size_t kLowMemoryMetaCacheEntries = 2048;
 constexpr size_t kLowMemoryStateCacheBytes = size_t{1} << 20;
 constexpr size_t kLowMemoryStateCleanBytes = size_t{512} << 10;
+// The engine's refs cache grows to 65,536 entries (7 MB) before it clears itself: dropped
+// every 4,096 applied vertices instead.
+constexpr size_t kLowMemoryEngineCacheVertices = 4096;
 constexpr size_t kLowMemoryWantIds = 256;
 constexpr size_t kLowMemoryWindow = 2;
 constexpr size_t kLowMemoryFrameBytes = size_t{256} << 10;
@@ -52,6 +55,7 @@ Status Node::OpenReplica() {
     o.state_cache.dirty_bytes = kLowMemoryStateCacheBytes;
     o.state_cache.scan_bytes = kLowMemoryStateCacheBytes;
     o.state_cache.clean_bytes = kLowMemoryStateCleanBytes;
+    o.forget_engine_caches_every = kLowMemoryEngineCacheVertices;
   }
   auto r = object::Replica::Open(db(), identity_->device.Clone(), o);
   if (!r.ok()) return r.status();
