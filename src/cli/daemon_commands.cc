@@ -96,7 +96,7 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
   start->add_option("--bind", dargs.bind, "HOST:PORT to listen on for peers");
   start->add_flag("--foreground", dargs.foreground, "Stay in the foreground, logging to stderr");
   start->add_flag("--low-memory", dargs.low_memory,
-                  "Use less memory: a smaller page cache, ingest batches and sync windows");
+                  "Use less memory: smaller caches, ingest batches and sync windows");
   start->footer(
       "Every other command starts the daemon when it is not running; start is for choosing\n"
       "its options. Files beside the database: DB.sock (JSON-RPC), DB.pid, DB.log.\n"

@@ -4,8 +4,8 @@
 
 #include "node/identity.h"
 #include "store/settings.h"
-#include "util/encoding.h"
 #include "util/clock.h"
+#include "util/encoding.h"
 
 namespace topo::node {
 
@@ -24,20 +24,39 @@ Result<std::unique_ptr<Node>> Node::Open(asio::io_context& io, NodeOptions optio
 Node::~Node() = default;
 
 namespace {
+// Vertices from peers held in the ingest pipeline: two batches of the replica's 4,096, one
+// verifying while one applies (four held 6 MiB more at no measured gain).
+constexpr size_t kIngestPending = 8192;
 // NodeOptions::low_memory.
-constexpr int kLowMemoryCacheKib = 4096;
-constexpr size_t kLowMemoryIngestBatch = 1024;
-constexpr size_t kLowMemoryIngestPending = 2048;
+constexpr int kLowMemoryCacheKib = 1024;
+constexpr size_t kLowMemoryIngestBatch = 512;
+constexpr size_t kLowMemoryIngestPending = 1024;
+// The store's caches: VertexMeta slots (120 bytes each) and the state store's overlays.
+constexpr size_t kLowMemoryMetaCacheEntries = 2048;
+constexpr size_t kLowMemoryStateCacheBytes = size_t{1} << 20;
+constexpr size_t kLowMemoryStateCleanBytes = size_t{512} << 10;
+// The engine's refs cache grows to 65,536 entries (7 MB) before it clears itself: dropped
+// every 4,096 applied vertices instead.
+constexpr size_t kLowMemoryEngineCacheVertices = 4096;
 constexpr size_t kLowMemoryWantIds = 256;
 constexpr size_t kLowMemoryWindow = 2;
 constexpr size_t kLowMemoryFrameBytes = size_t{256} << 10;
+constexpr size_t kLowMemoryQueuedNeeds = 2048;
+constexpr uint64_t kLowMemoryNegentropyFrame = uint64_t{64} << 10;
 }  // namespace
 
 Status Node::OpenReplica() {
   object::ReplicaOptions o;
   o.create_if_missing = false;
   o.box = &identity_->box;
-  if (options_.low_memory) o.batch_size = kLowMemoryIngestBatch;
+  if (options_.low_memory) {
+    o.batch_size = kLowMemoryIngestBatch;
+    o.meta_cache_entries = kLowMemoryMetaCacheEntries;
+    o.state_cache.dirty_bytes = kLowMemoryStateCacheBytes;
+    o.state_cache.scan_bytes = kLowMemoryStateCacheBytes;
+    o.state_cache.clean_bytes = kLowMemoryStateCleanBytes;
+    o.forget_engine_caches_every = kLowMemoryEngineCacheVertices;
+  }
   auto r = object::Replica::Open(db(), identity_->device.Clone(), o);
   if (!r.ok()) return r.status();
   replica_ = std::move(r).value();
@@ -58,12 +77,15 @@ Status Node::StartNetwork() {
   if (!options_.network) return Status::Ok();
   NetworkOptions no;
   no.bind = options_.bind.empty() ? kDefaultBind : options_.bind;
+  no.ingest_max_pending = kIngestPending;
   if (options_.low_memory) {
     no.ingest_batch = kLowMemoryIngestBatch;
     no.ingest_max_pending = kLowMemoryIngestPending;
     no.session.want_ids = kLowMemoryWantIds;
     no.session.window = kLowMemoryWindow;
     no.session.vertices_frame_bytes = kLowMemoryFrameBytes;
+    no.session.max_queued_needs = kLowMemoryQueuedNeeds;
+    no.session.negentropy_frame_limit = kLowMemoryNegentropyFrame;
   }
   auto n = Network::Start(io_, *replica_, identity_->device, log_, no);
   if (!n.ok()) return n.status();

@@ -30,7 +30,9 @@ struct NodeOptions {
   std::string bind;
   bool network = true;
   // Trades speed for a lower peak memory (a small device; `topo start --low-memory`): a
-  // smaller SQLite page cache, a smaller ingest pipeline and smaller sync windows
+  // smaller SQLite page cache and store caches, the engine's caches dropped every few
+  // thousand vertices, a smaller ingest pipeline, smaller sync windows and fewer needed ids
+  // held per session
   // (node.cc, kLowMemory*; docs/PERFORMANCE.md, "sync", has what each costs).
   bool low_memory = false;
 };

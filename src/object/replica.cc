@@ -15,13 +15,14 @@ Replica::Replica(std::unique_ptr<store::Database> db, crypto::SigningKey key,
     : db_(std::move(db)),
       key_(std::move(key)),
       options_(options),
-      graph_(*db_, *options.clock),
-      state_(*db_),
+      graph_(*db_, *options.clock, options.meta_cache_entries),
+      state_(*db_, options.state_cache),
       sink_(*db_),
       engine_(state_, sink_),
       recorder_(engine_),
       ingestor_(graph_, recorder_),
       cache_guard_(engine_, ingestor_) {
+  recorder_.forget_every = options_.forget_engine_caches_every;
   if (options_.box) engine_.SetLocalDevice(key_.public_key(), options_.box);
   engine_.SetVertexSource([this](const codec::VertexId& id) { return graph_.GetRaw(id); });
   db_->AddParticipant(&cache_guard_);
@@ -35,11 +36,17 @@ Replica::~Replica() {
 
 Status Replica::Recorder::Apply(const codec::Vertex& v) {
   TOPO_RETURN_IF_ERROR(engine.Apply(v));
+  ++applied_since_forget;
   if (observer) pending.push_back({v.object(), v.id, v.created_at});
   return Status::Ok();
 }
 
 void Replica::Recorder::AfterCommit() {
+  // Committed: the caches hold nothing the store lacks, so dropping them loses only time.
+  if (forget_every > 0 && applied_since_forget >= forget_every) {
+    engine.ForgetCaches();
+    applied_since_forget = 0;
+  }
   if (pending.empty()) return;
   std::vector<AppliedVertex> batch;
   batch.swap(pending);

@@ -42,6 +42,14 @@ struct ReplicaOptions {
   // Makes the 16-byte nonce of each new object's genesis; unset means random. The simulator
   // sets it so that one seed gives the same object ids, and so the same run, every time.
   std::function<FixedBytes<16>()> genesis_nonce;
+  // The store's caches (store/sqlite_graph_store.h, store/sqlite_state_store.h); a
+  // low-memory node makes them smaller.
+  size_t meta_cache_entries = store::SqliteGraphStore::kDefaultMetaCacheEntries;
+  store::StateCacheOptions state_cache;
+  // After a commit that brings the vertices applied since the last time to this many, the
+  // engine's in-memory caches are dropped (ObjectEngine::ForgetCaches; they refill from the
+  // store as needed). Bounds them for a low-memory node; 0: never (they bound themselves).
+  size_t forget_engine_caches_every = 0;
 };
 
 struct InviteOptions {
@@ -254,6 +262,8 @@ class Replica {
     void AfterRollback() override { pending.clear(); }
     void AfterCommit() override;
     ObjectEngine& engine;
+    size_t forget_every = 0;  // ReplicaOptions::forget_engine_caches_every
+    size_t applied_since_forget = 0;
     std::function<void(std::span<const AppliedVertex>)> observer;
     std::vector<AppliedVertex> pending;
   };

@@ -59,6 +59,10 @@ constexpr std::string_view kListObjects =
     "ON v.obj = o.key AND v.depth = 0 AND v.type = 0 ORDER BY v.seq";
 constexpr std::string_view kInOrder =
     "SELECT id, type, depth, created_at, raw FROM vertices WHERE obj = ?1 ORDER BY depth, id";
+// A row-value range on vertices_by_created (obj, created_at, id): an index-only scan.
+constexpr std::string_view kItemsFrom =
+    "SELECT created_at, id FROM vertices INDEXED BY vertices_by_created WHERE obj = ?1 AND "
+    "(created_at, id) >= (?2, ?3) ORDER BY created_at, id LIMIT ?4";
 constexpr std::string_view kAllVertices = "SELECT raw FROM vertices ORDER BY seq";
 constexpr std::string_view kAllRejected = "SELECT id, object, reason FROM rejected ORDER BY id";
 
@@ -368,6 +372,26 @@ Status SqliteGraphStore::ForEachInOrder(
     ByteView raw = st.Blob(4);
     TOPO_RETURN_IF_ERROR(ReadHead(raw, m));
     if (!fn(m, raw)) break;
+  }
+  return Status::Ok();
+}
+
+Status SqliteGraphStore::ForEachItem(
+    const ObjectId& object, uint64_t from_created_at, const VertexId& from_id, uint64_t limit,
+    const std::function<bool(uint64_t created_at, const VertexId& id)>& fn) {
+  TOPO_ASSIGN_OR_RETURN(std::optional<int64_t> obj, FindObjectKey(object));
+  if (!obj || limit == 0) return Status::Ok();
+  Statement& st = db_.Prepare(kItemsFrom);
+  ResetOnExit reset(st);
+  st.Bind(1, *obj)
+      .Bind(2, static_cast<int64_t>(from_created_at))
+      .Bind(3, from_id)
+      .Bind(4, static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX)));
+  for (;;) {
+    TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    TOPO_ASSIGN_OR_RETURN(VertexId id, st.Fixed<32>(1));
+    if (!fn(static_cast<uint64_t>(st.Int64(0)), id)) break;
   }
   return Status::Ok();
 }

@@ -83,6 +83,14 @@ class SqliteGraphStore final : public graph::GraphStore {
   // false. `raw` is valid only during the call. fn must not write to the vertices table.
   Status ForEachInOrder(const ObjectId& object,
                         const std::function<bool(const VertexMeta& meta, ByteView raw)>& fn);
+  // The (created_at, id) of `object`'s applied vertices in ascending (created_at, id) order
+  // (ids compared bytewise), starting at the first one not below (from_created_at, from_id),
+  // at most `limit` of them, until fn returns false. An index-only scan of
+  // vertices_by_created: what sync::ReplicaIndex reads its range blocks from. REQUIRES:
+  // created_at below 2^63 (it is a time in milliseconds), or the SQL order differs.
+  Status ForEachItem(const ObjectId& object, uint64_t from_created_at, const VertexId& from_id,
+                     uint64_t limit,
+                     const std::function<bool(uint64_t created_at, const VertexId& id)>& fn);
   // Every applied vertex in local arrival order (for bundle export), until fn returns false.
   Status ForEachVertex(const std::function<bool(ByteView raw)>& fn);
   // Every rejected vertex, in id order, until fn returns false.

@@ -2,11 +2,15 @@
 // fingerprints and the items of a range. Positions are indexes into the ascending order of
 // items, so a range is a half-open [begin, end) of indexes.
 //
-// Two implementations:
+// Three implementations:
 //   SortedVectorStorage  a sorted vector, built once and sealed; fingerprints cost O(range).
 //                        For tests and the conformance harness.
-//   RangeIndex           (range_index.h) kept up to date on every insert and erase in
-//                        O(log N), fingerprints in O(log N). What a node keeps per object.
+//   RangeIndex           (range_index.h) every item in memory, kept up to date on every
+//                        insert and erase in O(log N), fingerprints in O(log N); 90-100
+//                        bytes an item. For tests and benchmarks of sets without a store.
+//   BlockRangeIndex      (block_range_index.h) block sums in memory (0.25 bytes an item),
+//                        items read from an ordered source such as the store's index. What
+//                        a node keeps per object (sync/replica_index.h).
 //
 // A session reads the storage only inside Negentropy::Initiate and Negentropy::Reconcile;
 // the set may change between two calls (the protocol keeps no positions across messages).

@@ -1,5 +1,7 @@
 #include "sync/replica_index.h"
 
+#include <algorithm>
+
 namespace topo::sync {
 
 Result<std::unique_ptr<ReplicaIndex>> ReplicaIndex::Make(object::Replica& replica,
@@ -10,27 +12,43 @@ Result<std::unique_ptr<ReplicaIndex>> ReplicaIndex::Make(object::Replica& replic
   index->sketch_capacity_ = sketch_capacity;
   TOPO_ASSIGN_OR_RETURN(auto objects, replica.ListObjects());
   for (const auto& o : objects) {
-    TOPO_RETURN_IF_ERROR(replica.ForEachInOrder(o.id, [&](const graph::VertexMeta& m, ByteView) {
-      index->Add(m.object, m.id, m.created_at);
-      return true;
-    }));
+    Sets& sets = index->SetsOf(o.id);
+    TOPO_RETURN_IF_ERROR(sets.items.Load([&](const Item& item) { sets.sketch.Insert(item.id); }));
   }
   ReplicaIndex* self = index.get();
   replica.SetAppliedObserver([self](std::span<const object::AppliedVertex> batch) {
-    for (const auto& v : batch) self->Add(v.object, v.id, v.created_at);
+    // The batch is committed: the store holds all of it, so the index takes all of it before
+    // it settles (a split reads the store).
+    std::vector<Sets*> touched;
+    for (const auto& v : batch) {
+      Sets& sets = self->SetsOf(v.object);
+      // A vertex is applied once, so each comes once; the sketch would count a second twice.
+      if (sets.items.Add(Item{v.created_at, v.id}).ok()) sets.sketch.Insert(v.id);
+      if (std::find(touched.begin(), touched.end(), &sets) == touched.end())
+        touched.push_back(&sets);
+    }
+    // A failed read leaves a block unsplit (slower, still right); it is kept in read_error().
+    for (Sets* sets : touched) (void)sets->items.Settle();
     if (self->on_applied_) self->on_applied_(batch);
   });
   return index;
 }
 
+Status ReplicaIndex::StoreItems::Read(const Item& from, uint64_t limit,
+                                      std::vector<Item>& out) const {
+  return replica_.graph_store().ForEachItem(object_, from.timestamp, from.id, limit,
+                                            [&](uint64_t created_at, const codec::VertexId& id) {
+                                              out.push_back(Item{created_at, id});
+                                              return true;
+                                            });
+}
+
 ReplicaIndex::~ReplicaIndex() { replica_.SetAppliedObserver({}); }
 
-void ReplicaIndex::Add(const codec::ObjectId& object, const codec::VertexId& id,
-                       uint64_t created_at) {
+ReplicaIndex::Sets& ReplicaIndex::SetsOf(const codec::ObjectId& object) {
   auto& sets = sets_[object];
-  if (!sets) sets = std::make_unique<Sets>(sketch_capacity_);
-  // The range index refuses a duplicate; the sketch would count it twice, so it follows.
-  if (sets->items.Insert(Item{created_at, id}).ok()) sets->sketch.Insert(id);
+  if (!sets) sets = std::make_unique<Sets>(replica_, object, sketch_capacity_);
+  return *sets;
 }
 
 void ReplicaIndex::SetOnApplied(

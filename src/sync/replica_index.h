@@ -1,11 +1,16 @@
 // ReplicaIndex: a replica's reconciliation sets, shared by every peer's ReplicaSource. Keeps,
-// per object, the two sets (a RibltSketch and a negentropy RangeIndex of (created_at, id)
-// items), built once from the store when made and kept current from then on by the
+// per object, the two sets (a RibltSketch and a negentropy BlockRangeIndex of (created_at,
+// id) items), built once from the store when made and kept current from then on by the
 // Replica's applied-vertex observer: never rebuilt per session, never per peer. What a peer
 // is offered is the view's business (sync/replica_source.h), not the index's: the index
 // holds every object applied here.
 //
-// Memory: about 60 bytes per vertex for the range index plus one sketch per object
+// The range index keeps only block summaries in memory (sync/block_range_index.h) and reads
+// the items of a block from the store's vertices_by_created index when a range starts or
+// ends inside it: the store holds exactly what the index was told (each committed batch is
+// taken whole, then settled, before any session reads it).
+//
+// Memory: about 0.25 bytes per vertex for the range index plus one sketch per object
 // (capacity x 48 bytes; 192 KiB at the default). Objects with few vertices get a small
 // sketch (RibltSessionOptions and the peer's cap bound what a session uses).
 //
@@ -22,7 +27,7 @@
 #include <vector>
 
 #include "object/replica.h"
-#include "sync/range_index.h"
+#include "sync/block_range_index.h"
 #include "sync/session.h"
 
 namespace topo::sync {
@@ -57,12 +62,26 @@ class ReplicaIndex {
 
  private:
   explicit ReplicaIndex(object::Replica& replica) : replica_(replica) {}
-  void Add(const codec::ObjectId& object, const codec::VertexId& id, uint64_t created_at);
+  struct Sets;
+  Sets& SetsOf(const codec::ObjectId& object);
 
+  // One object's items in the store, in (created_at, id) order.
+  class StoreItems final : public ItemSource {
+   public:
+    StoreItems(object::Replica& replica, const codec::ObjectId& object)
+        : replica_(replica), object_(object) {}
+    Status Read(const Item& from, uint64_t limit, std::vector<Item>& out) const override;
+
+   private:
+    object::Replica& replica_;
+    codec::ObjectId object_;
+  };
   struct Sets {
-    explicit Sets(size_t capacity) : sketch(capacity) {}
+    Sets(object::Replica& replica, const codec::ObjectId& object, size_t capacity)
+        : sketch(capacity), source(replica, object), items(source) {}
     RibltSketch sketch;
-    RangeIndex items;
+    StoreItems source;
+    BlockRangeIndex items;
   };
   object::Replica& replica_;
   size_t sketch_capacity_ = kDefaultSketchCapacity;

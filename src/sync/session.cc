@@ -1,6 +1,7 @@
 #include "sync/session.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "util/encoding.h"
 
@@ -28,9 +29,14 @@ struct Session::Pull {
   enum class Phase { kWaiting, kRiblt, kNegentropy, kFetch, kDone } phase = Phase::kWaiting;
   std::unique_ptr<RibltInitiator> riblt;
   std::optional<Negentropy> negentropy;
-  size_t attempts = 0;               // reconciliations started
-  std::set<codec::VertexId> needed;  // every id reconciled as needed (deduped)
+  size_t attempts = 0;  // reconciliations started
+  // Ids reconciled as needed that have not arrived: queued in to_ask or named by a want.
+  // Dedupes what reconciliation reports twice; an id leaves it when its vertex arrives or
+  // the peer's answer to the want lacks it.
+  std::unordered_set<codec::VertexId, FixedBytesHash> pending;
   std::deque<codec::VertexId> to_ask;
+  // The next negentropy message, held while to_ask is at max_queued_needs.
+  std::optional<Bytes> held;
 };
 
 Session::Session(SyncSource& source, SessionOptions options) : source_(source), options_(options) {
@@ -108,6 +114,8 @@ void Session::GiveUp(Pull& p, std::string why) {
   if (p.phase == Pull::Phase::kDone) return;
   p.phase = Pull::Phase::kDone;
   p.to_ask.clear();
+  p.pending.clear();
+  p.held.reset();
   for (auto it = reconciling_.begin(); it != reconciling_.end();)
     it = it->second.object == p.object ? reconciling_.erase(it) : std::next(it);
   for (auto it = wants_.begin(); it != wants_.end();) {
@@ -141,6 +149,7 @@ void Session::StartReconcile(Pull& p, uint64_t now) {
   const RibltSketch* sketch = source_.Sketch(p.object);
   p.phase = Pull::Phase::kRiblt;
   p.negentropy.reset();
+  p.held.reset();
   p.riblt = std::make_unique<RibltInitiator>(sketch ? *sketch : EmptySketch(), options_.riblt);
   SendReconcile(p, Algorithm::kRiblt, p.riblt->Start(), now);
 }
@@ -151,6 +160,7 @@ void Session::StartNegentropy(Pull& p, uint64_t now) {
   if (!n.ok()) return GiveUp(p, "negentropy: " + n.status().message());
   p.phase = Pull::Phase::kNegentropy;
   p.riblt.reset();
+  p.held.reset();
   p.negentropy.emplace(std::move(n).value());
   SendReconcile(p, Algorithm::kNegentropy, p.negentropy->Initiate(), now);
 }
@@ -161,7 +171,32 @@ void Session::AddNeeds(Pull& p, const std::vector<ItemId>& ids) {
     return;
   }
   for (const auto& id : ids)
-    if (p.needed.insert(id).second) p.to_ask.push_back(id);
+    if (p.pending.insert(id).second) p.to_ask.push_back(id);
+  NoteNeedsHeld();
+}
+
+size_t Session::QueuedNeeds(const Pull& p) const {
+  return options_.planner ? options_.planner->HeldBy(options_.peer, p.object) : p.to_ask.size();
+}
+
+void Session::NoteNeedsHeld() {
+  uint64_t held = 0;
+  if (options_.planner) {
+    held = options_.planner->pending();
+  } else {
+    for (const auto& [_, p] : pulls_) held += p->pending.size();
+  }
+  stats_.max_needs_held = std::max(stats_.max_needs_held, held);
+}
+
+void Session::SendHeldReconciles(uint64_t now) {
+  for (auto& [_, pp] : pulls_) {
+    Pull& p = *pp;
+    if (!p.held || QueuedNeeds(p) >= options_.max_queued_needs) continue;
+    Bytes message = std::move(*p.held);
+    p.held.reset();
+    SendReconcile(p, Algorithm::kNegentropy, std::move(message), now);
+  }
 }
 
 void Session::Announced(const codec::ObjectId& object, std::span<const codec::VertexId> ids,
@@ -220,6 +255,7 @@ void Session::SendWants(uint64_t now) {
       Send(request, WantFrame{r->object, std::move(r->ids)});
       wants_.emplace(request, std::move(w));
     }
+    SendHeldReconciles(now);
     return;
   }
   for (auto& [object, pp] : pulls_) {
@@ -239,8 +275,9 @@ void Session::SendWants(uint64_t now) {
       Send(request, WantFrame{object, w.order});
       wants_.emplace(request, std::move(w));
     }
-    if (wants_.size() >= options_.window) return;
+    if (wants_.size() >= options_.window) break;
   }
+  SendHeldReconciles(now);
 }
 
 void Session::Tick(uint64_t now) {
@@ -380,7 +417,10 @@ Status Session::OnReconcileAnswer(uint64_t request, const ReconciledFrame& f, ui
     auto step = p.negentropy->Reconcile(f.payload);
     if (!step.ok()) return Violation(request, "negentropy: " + step.status().message());
     AddNeeds(p, step->need);
-    if (step->reply) {
+    if (step->reply && QueuedNeeds(p) >= options_.max_queued_needs) {
+      p.held = std::move(*step->reply);  // sent by SendHeldReconciles as wants drain
+      ++stats_.reconciles_held;
+    } else if (step->reply) {
       SendReconcile(p, Algorithm::kNegentropy, std::move(*step->reply), now);
     } else {
       p.negentropy.reset();
@@ -410,6 +450,7 @@ Status Session::OnVertices(uint64_t request, VerticesFrame& f, uint64_t now) {
       return Violation(request, "vertex " + HexEncodeShort(v->id) + " was not asked for");
     ++stats_.vertices_received;
     if (options_.planner) options_.planner->Arrived(v->id);
+    if (auto p = pulls_.find(w.object); p != pulls_.end()) p->second->pending.erase(v->id);
     arrived_.push_back(std::move(raw));
   }
   if (!f.last) {
@@ -419,8 +460,10 @@ Status Session::OnVertices(uint64_t request, VerticesFrame& f, uint64_t now) {
   // What the peer did not send it does not hold (any more): nothing to wait for.
   codec::ObjectId object = w.object;
   if (options_.planner) options_.planner->Answered(w.token);
+  Pull& p = *pulls_.at(object);
+  for (const auto& id : w.ids) p.pending.erase(id);
   wants_.erase(it);
-  FinishIfDone(*pulls_.at(object));
+  FinishIfDone(p);
   return Status::Ok();
 }
 

@@ -11,6 +11,8 @@
 // Both sides pull: each reconciles every object the peer offers (rateless IBLT first,
 // negentropy when it falls back), asks for what it lacks in bounded want frames with a
 // window of them outstanding, and serves the peer's requests for the objects it offers.
+// The ids a pull holds are bounded (SessionOptions::max_queued_needs): a large difference
+// is fetched window by window of the reconciliation, not listed whole first.
 // A vertex arrives only in answer to a want naming its id; anything else is a protocol
 // violation. Requests that time out are asked again (a reconciliation restarts), so the
 // session also runs over links that lose, reorder or duplicate frames.
@@ -61,8 +63,16 @@ struct SessionOptions {
   size_t want_ids = 512;    // ids per want frame (<= kMaxWantIds)
   size_t window = 4;        // want frames outstanding
   size_t vertices_frame_bytes = size_t{1} << 20;
-  size_t parallel_reconciles = 8;                     // objects reconciled at once
-  uint64_t negentropy_frame_limit = size_t{1} << 20;  // keeps messages far below a frame's bound
+  size_t parallel_reconciles = 8;  // objects reconciled at once
+  // Bounds this side's negentropy messages (so the ids an answer lists: 8,192 at 256 KiB).
+  uint64_t negentropy_frame_limit = size_t{256} << 10;
+  // Memory bound of a pull: while this many needed ids of an object wait to be wanted, its
+  // negentropy reconciliation holds its next message, and sends it once wants have drained
+  // the queue below the bound. So a session holds O(this + one answer + the window) ids, not
+  // every id the peer has and this side lacks. (An answer to a held message lists ids the
+  // peer holds from where the last one stopped; the protocol keeps no positions, so a set
+  // grown meanwhile is fine.)
+  size_t max_queued_needs = 8'192;
   RibltSessionOptions riblt;
   // A hello offering more objects than this ends the session (a violation): the node sets
   // it from what it expects a peer to hold, so an oversized claim costs one decoded frame,
@@ -83,6 +93,8 @@ struct SessionStats {
   uint64_t retries = 0;           // requests asked again after a timeout
   uint64_t vertices_received = 0, vertices_sent = 0;
   uint64_t objects_done = 0, objects_given_up = 0;
+  uint64_t reconciles_held = 0;  // negentropy messages held back by max_queued_needs
+  uint64_t max_needs_held = 0;   // the most needed ids queued or wanted at once, all objects
 };
 
 class Session {
@@ -144,6 +156,9 @@ class Session {
   void GiveUp(Pull& p, std::string why);
   void AddNeeds(Pull& p, const std::vector<ItemId>& ids);
   void SendWants(uint64_t now);
+  size_t QueuedNeeds(const Pull& p) const;
+  void SendHeldReconciles(uint64_t now);
+  void NoteNeedsHeld();
   void FinishIfDone(Pull& p);
   bool PullDone(const Pull& p) const;
   Status OnHello(uint64_t seen, const HelloFrame& f, uint64_t now);

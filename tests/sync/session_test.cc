@@ -178,6 +178,29 @@ TEST(SyncSession, ALargeDifferenceFallsBackToNegentropy) {
   EXPECT_EQ(a.Fingerprint(), b.Fingerprint());
 }
 
+TEST(SyncSession, ALargeDifferenceIsFetchedWithBoundedMemory) {
+  Node a, b;
+  SessionOptions o;
+  o.riblt.max_symbols = 256;        // negentropy, as for any large difference
+  o.negentropy_frame_limit = 4096;  // an answer lists at most about 120 ids
+  o.max_queued_needs = 100;
+  o.want_ids = 32;
+  o.window = 2;
+  auto big = a.Counter(3000);
+  a.Reset();
+  b.Reset();
+  Session sa(*a.source, o), sb(*b.source, o);
+  Link link;
+  ASSERT_TRUE(link.Run(a, sa, b, sb, 200000)) << link.error_a.ToString() << link.error_b.ToString();
+  EXPECT_EQ(b.Vertices(big), 3001u);
+  EXPECT_EQ(a.Fingerprint(), b.Fingerprint());
+  EXPECT_EQ(sb.stats().vertices_received, 3001u);
+  // It held its next message while the queue was full, and never held more ids than the
+  // bound, one answer and the wants out.
+  EXPECT_GT(sb.stats().reconciles_held, 0u);
+  EXPECT_LE(sb.stats().max_needs_held, 100u + 128 + 2 * 32);
+}
+
 TEST(SyncSession, ConvergesOverALossyDuplicatingReorderingLink) {
   uint64_t retries = 0;
   for (uint64_t seed = 1; seed <= 8; ++seed) {
