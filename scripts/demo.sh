@@ -298,7 +298,7 @@ say phone "plan.count add 1"
 wait_for "bob sees the phone's write" 4 bob count object show "$plan"
 say bob "sees count 4"
 
-section "the team chats: #general, a thread, a channel, reactions, an edit, a delete"
+section "the team chats: #general, a thread, channels (one private), reactions, an edit, a delete"
 # Waits (up to 30 s) until `as who ARGS...` prints a line containing `text`.
 wait_text() {  # what text who args...
   local what=$1 text=$2 who=$3 i
@@ -327,6 +327,16 @@ say carol "react $cfirst 🎉 (numbers are each device's own; ids are shared)"
 as alice channel create design --topic "mockups and reviews" >/dev/null
 say alice "channel create design --topic \"mockups and reviews\""
 as alice send -c design "First mockups are up, thoughts?" >/dev/null
+as alice channel create launch --private -m bob --topic "the launch date" >/dev/null
+say alice "channel create launch --private -m bob (its own members and key epochs)"
+as alice send -c launch "We launch on Friday; keep it between us." >/dev/null
+wait_text "bob reads the private #launch" "launch on Friday" bob messages -c launch
+say bob "messages -c launch -> \"We launch on Friday; keep it between us.\""
+if as carol messages -c launch >/dev/null 2>&1; then
+  echo "demo: carol, who is not in #launch, can read it" >&2
+  exit 1
+fi
+say carol "messages -c launch -> no such channel (she is not a member: not served, not readable)"
 as bob send "typo: teh plan" >/dev/null
 say bob "send \"typo: teh plan\""
 wait_text "alice sees bob's typo" "teh plan" alice messages

@@ -1,5 +1,5 @@
 // The team chat's commands (apps/chat): channels, channel create|rename|topic|archive|join|
-// leave, send, edit, delete, react, messages, view, search, unread, mark-read, users, peers.
+// leave|invite|remove, dm, send, edit, delete, react, messages, view, search, unread, mark-read, users, peers.
 // Each calls the daemon's chat.* method; message references are the short numbers that
 // `view` and `messages` show (#12), or an id prefix.
 #include <iostream>
@@ -15,9 +15,9 @@ using nlohmann::json;
 
 struct ChatArgs {
   std::string channel, name, topic, text, thread, message, emoji, query, author, since, until;
-  std::vector<std::string> words;
+  std::vector<std::string> words, members;
   uint64_t limit = 0;
-  bool remove = false, undo = false, all = false;
+  bool remove = false, undo = false, all = false, priv = false;
 };
 ChatArgs cargs;
 
@@ -82,6 +82,7 @@ std::string MessagesText(const json& messages, uint64_t now) {
 std::string ChannelLine(const json& c) {
   std::ostringstream o;
   o << "#" << c["name"].get<std::string>();
+  if (c.contains("kind") && c["kind"] != "public") o << " (" << c["kind"].get<std::string>() << ")";
   if (c["archived"].get<bool>()) o << " (archived)";
   if (!c["topic"].get<std::string>().empty()) o << " — " << c["topic"].get<std::string>();
   return o.str();
@@ -115,16 +116,42 @@ void RegisterChat(CLI::App& app, Globals& g) {
 
   auto* channel = app.add_subcommand("channel", "Create, rename, archive, join or leave a channel");
   channel->require_subcommand(1);
-  auto* create = channel->add_subcommand("create", "Create a public channel and join it");
+  auto* create = channel->add_subcommand(
+      "create", "Create a public channel and join it, or a private one with its own members");
   create->add_option("name", cargs.name, "Its name: lowercase letters, digits, . _ -")->required();
   create->add_option("--topic", cargs.topic, "What it is for");
-  create->footer("Example: topo channel create design --topic 'mockups and reviews'");
+  create->add_flag("--private", cargs.priv,
+                   "Private: only its members (you, and those you invite) can read it");
+  create->add_option("--member,-m", cargs.members, "Add this member to the private channel")
+      ->delimiter(',');
+  create->footer(
+      "Example: topo channel create plans --private -m bob,carol\n"
+      "(a public one: topo channel create design --topic 'mockups and reviews')");
   create->callback(Run(g, [&g] {
     json params{{"name", cargs.name}};
     if (!cargs.topic.empty()) params["topic"] = cargs.topic;
+    if (cargs.priv) params["private"] = true;
+    if (!cargs.members.empty()) params["members"] = cargs.members;
     json c = Call(g, "chat.channel.create", params);
     Print(g, c, "created " + ChannelLine(c));
   }));
+  for (bool invite : {true, false}) {
+    auto* c = channel->add_subcommand(
+        invite ? "invite" : "remove",
+        invite ? "Add a workspace member to a private channel (its owner or admins)"
+               : "Remove a member from a private channel (a new key: they read nothing after)");
+    c->add_option("channel", cargs.channel, "The private channel")->required();
+    c->add_option("user", cargs.name, "The member: name or key")->required();
+    c->footer(invite ? "Example: topo channel invite plans carol"
+                     : "Example: topo channel remove plans carol");
+    c->callback(Run(g, [&g, invite] {
+      json ch = Call(g, invite ? "chat.channel.invite" : "chat.channel.remove",
+                     {{"channel", cargs.channel}, {"user", cargs.name}});
+      Print(g, ch,
+            (invite ? "added " : "removed ") + cargs.name + (invite ? " to #" : " from #") +
+                ch["name"].get<std::string>());
+    }));
+  }
   auto* rename = channel->add_subcommand("rename", "Rename a channel (its creator or an admin)");
   rename->add_option("channel", cargs.channel, "The channel")->required();
   rename->add_option("name", cargs.name, "Its new name")->required();
@@ -160,6 +187,20 @@ void RegisterChat(CLI::App& app, Globals& g) {
       Print(g, ch, (join ? "joined #" : "left #") + ch["name"].get<std::string>());
     }));
   }
+
+  auto* dm = app.add_subcommand(
+      "dm", "Open a direct conversation with one or more members (made the first time)");
+  dm->add_option("users", cargs.members, "The other members: names or keys")->required();
+  dm->footer(
+      "A direct conversation is private: its own members and key epochs. Send to it with\n"
+      "the name this prints (topo send -c dm-alice-bob hi).\n"
+      "Example: topo dm bob carol");
+  dm->callback(Run(g, [&g] {
+    json c = Call(g, "chat.dm", {{"users", cargs.members}});
+    std::string members;
+    for (const auto& m : c["members"]) members += (members.empty() ? "" : ", ") + m.get<std::string>();
+    Print(g, c, ChannelLine(c) + " with " + members);
+  }));
 
   auto* send = app.add_subcommand("send", "Send a message (or reply in a thread)");
   AddChannelOption(send);

@@ -20,6 +20,7 @@ enum Tag : uint8_t {
   kRotate = 9,
   kShareKeys = 10,
   kAddDevice = 11,
+  kAddMember = 12,
 };
 
 constexpr size_t kMaxAddresses = 16;
@@ -44,6 +45,36 @@ Status ReadKeys(Reader& r, std::string_view field, std::vector<DeviceKeyShare>& 
   for (size_t i = 1; i < keys.size(); ++i)
     if (!(keys[i - 1].device < keys[i].device))
       return Status::Corruption(std::string(field) + ": devices not sorted or duplicated");
+  return Status::Ok();
+}
+
+void WriteEpochShares(Writer& w, const std::vector<EpochKeyShare>& shares) {
+  w.Varint(shares.size());
+  for (const auto& s : shares) {
+    w.Fixed(s.epoch);
+    w.Fixed(s.share.device);
+    w.Fixed(s.share.sealed);
+  }
+}
+
+// (epoch, device) shares, strictly ascending; `min` is the least count allowed.
+Status ReadEpochShares(Reader& r, const std::string& field, uint64_t min,
+                       std::vector<EpochKeyShare>& shares) {
+  uint64_t n;
+  TOPO_RETURN_IF_ERROR(r.VarintMax(field + " count", kMaxSealedKeys, n));
+  if (n < min) return Status::Corruption(field + " count: shares nothing");
+  shares.resize(n);
+  for (auto& s : shares) {
+    TOPO_RETURN_IF_ERROR(r.Fixed(field + ".epoch", s.epoch));
+    TOPO_RETURN_IF_ERROR(r.Fixed(field + ".device", s.share.device));
+    TOPO_RETURN_IF_ERROR(r.Fixed(field + ".sealed", s.share.sealed));
+  }
+  for (size_t i = 1; i < shares.size(); ++i) {
+    const auto& a = shares[i - 1];
+    const auto& b = shares[i];
+    if (!(std::tie(a.epoch, a.share.device) < std::tie(b.epoch, b.share.device)))
+      return Status::Corruption(field + ": (epoch, device) not sorted or duplicated");
+  }
   return Status::Ok();
 }
 
@@ -123,12 +154,14 @@ struct Encoder {
   }
   void operator()(const ShareKeysOp& op) {
     w.U8(kShareKeys);
-    w.Varint(op.shares.size());
-    for (const auto& s : op.shares) {
-      w.Fixed(s.epoch);
-      w.Fixed(s.share.device);
-      w.Fixed(s.share.sealed);
-    }
+    WriteEpochShares(w, op.shares);
+  }
+  void operator()(const AddMemberOp& op) {
+    w.U8(kAddMember);
+    w.U8(static_cast<uint8_t>(op.role));
+    w.Varint(op.certs.size());
+    for (const auto& c : op.certs) w.LenBytes(EncodeDeviceCertificate(c));
+    WriteEpochShares(w, op.keys);
   }
   void operator()(const AddDeviceOp& op) {
     w.U8(kAddDevice);
@@ -166,7 +199,7 @@ std::optional<Role> ParseRole(std::string_view name) {
 const char* GroupOpName(const GroupOp& op) {
   static constexpr const char* kNames[] = {
       "invite", "revoke-invite", "join",   "set-role",   "transfer",  "remove",
-      "leave",  "remove-device", "rotate", "share-keys", "add-device"};
+      "leave",  "remove-device", "rotate", "share-keys", "add-device", "add-member"};
   static_assert(std::size(kNames) == std::variant_size_v<GroupOp>);
   return kNames[op.index()];
 }
@@ -253,21 +286,7 @@ Result<GroupOp> DecodeGroupOp(ByteView payload) {
     }
     case kShareKeys: {
       ShareKeysOp op;
-      uint64_t n;
-      TOPO_RETURN_IF_ERROR(r.VarintMax("share_keys count", kMaxSealedKeys, n));
-      if (n == 0) return Status::Corruption("share_keys count: shares nothing");
-      op.shares.resize(n);
-      for (auto& s : op.shares) {
-        TOPO_RETURN_IF_ERROR(r.Fixed("share_keys.epoch", s.epoch));
-        TOPO_RETURN_IF_ERROR(r.Fixed("share_keys.device", s.share.device));
-        TOPO_RETURN_IF_ERROR(r.Fixed("share_keys.sealed", s.share.sealed));
-      }
-      for (size_t i = 1; i < op.shares.size(); ++i) {
-        const auto& a = op.shares[i - 1];
-        const auto& b = op.shares[i];
-        if (!(std::tie(a.epoch, a.share.device) < std::tie(b.epoch, b.share.device)))
-          return Status::Corruption("share_keys: (epoch, device) not sorted or duplicated");
-      }
+      TOPO_RETURN_IF_ERROR(ReadEpochShares(r, "share_keys", 1, op.shares));
       out = std::move(op);
       break;
     }
@@ -285,6 +304,24 @@ Result<GroupOp> DecodeGroupOp(ByteView payload) {
       for (size_t i = 1; i < op.keys.size(); ++i)
         if (!(op.keys[i - 1].epoch < op.keys[i].epoch))
           return Status::Corruption("add_device.keys: epochs not sorted or duplicated");
+      out = std::move(op);
+      break;
+    }
+    case kAddMember: {
+      AddMemberOp op;
+      TOPO_RETURN_IF_ERROR(ReadRole(r, "add_member.role", false, op.role));
+      uint64_t n;
+      TOPO_RETURN_IF_ERROR(r.VarintMax("add_member.certs count", kMaxMemberDevices, n));
+      if (n == 0) return Status::Corruption("add_member.certs count: no device");
+      op.certs.resize(n);
+      for (auto& c : op.certs) TOPO_RETURN_IF_ERROR(ReadCert(r, "add_member.cert", c));
+      for (size_t i = 1; i < op.certs.size(); ++i) {
+        if (op.certs[i].user_key != op.certs[0].user_key)
+          return Status::Corruption("add_member.certs: certificates of more than one user");
+        if (!(op.certs[i - 1].device_key < op.certs[i].device_key))
+          return Status::Corruption("add_member.certs: devices not sorted or duplicated");
+      }
+      TOPO_RETURN_IF_ERROR(ReadEpochShares(r, "add_member.keys", 0, op.keys));
       out = std::move(op);
       break;
     }

@@ -19,6 +19,12 @@
 //                    user's Ed25519 seed sealed to the device's box key, varint n
 //                    (0..kMaxSealedKeys), n * ([32] epoch, [80] sealed), epochs strictly
 //                    ascending (epoch keys sealed to the new device)
+//  12 add-member     u8 role (member or admin), varint n (1..kMaxMemberDevices) * (varint
+//                    cert_len + device certificate, signed by the new user), varint m
+//                    (0..kMaxSealedKeys) * ([32] epoch, [32] device, [80] sealed), (epoch,
+//                    device) strictly ascending: an admin adds a user whose certified devices
+//                    it already knows (from another group, such as the workspace a private
+//                    channel belongs to), with the epoch keys sealed to those devices
 //   keys = varint n (0..kMaxSealedKeys), n * ([32] device, [80] sealed key), devices strictly
 //   ascending. A sealed key is crypto_box_seal of the 32-byte epoch key to the device's
 //   X25519 key (32 + 48 bytes).
@@ -132,8 +138,21 @@ struct AddDeviceOp {
   bool operator==(const AddDeviceOp&) const = default;
 };
 
+// An admin adds a user without an invite: the user's device certificates (each signed by
+// the user key, all of one user) and the epoch keys sealed to those devices. Used for
+// groups whose members already know one another, such as a private channel inside a
+// workspace (apps/chat), where every certificate comes from the workspace's group.
+constexpr size_t kMaxMemberDevices = 16;
+struct AddMemberOp {
+  Role role = Role::kMember;  // kOwner is invalid
+  std::vector<DeviceCertificate> certs;
+  std::vector<EpochKeyShare> keys;
+  bool operator==(const AddMemberOp&) const = default;
+};
+
 using GroupOp = std::variant<InviteOp, RevokeInviteOp, JoinOp, SetRoleOp, TransferOp, RemoveOp,
-                             LeaveOp, RemoveDeviceOp, RotateOp, ShareKeysOp, AddDeviceOp>;
+                             LeaveOp, RemoveDeviceOp, RotateOp, ShareKeysOp, AddDeviceOp,
+                             AddMemberOp>;
 const char* GroupOpName(const GroupOp& op);
 
 Bytes EncodeGroupOp(const GroupOp& op);

@@ -331,6 +331,13 @@ void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
     if (!s.ok()) Drop(l, kCloseProtocol, s.message());
     return;
   }
+  if (kind == kMessageResync) {
+    if (!body.empty()) return Drop(l, kCloseProtocol, "a resync request with a body");
+    if (l.conn->inbound()) return Drop(l, kCloseProtocol, "a resync request from the dialer");
+    auto fresh = l.conn->OpenStream();
+    if (fresh.ok()) StartSession(l, *fresh);
+    return;
+  }
   if (stream != l.stream) {
     if (l.old_streams.count(stream)) return;  // the tail of a replaced session
     StartSession(l, stream);  // the peer started a new session pair
@@ -470,9 +477,15 @@ void Network::CheckMembership() {
     }
   }
   // What each may read changed: a fresh session pair offers it (the peer follows on the
-  // new stream). Only the side that dialed opens it, so both do not at once.
+  // new stream). Only the side that dialed opens it, so both do not at once; the other
+  // side asks it to (kMessageResync).
   for (Link* l : resync) {
-    if (l->conn->inbound() || !l->conn->is_open()) continue;
+    if (!l->conn->is_open()) continue;
+    if (l->conn->inbound()) {
+      // The dialer opens it: ask.
+      if (l->stream >= 0) (void)l->conn->Send(l->stream, Message(kMessageResync, {}));
+      continue;
+    }
     auto stream = l->conn->OpenStream();
     if (stream.ok()) StartSession(*l, *stream);
   }

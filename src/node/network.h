@@ -19,6 +19,7 @@
 //   2 join claim [32] group, the encoded JoinOp (codec/group.h)
 //   3 announce   [32] object, varint n (1..kMaxAnnounceIds), n * [32] vertex id
 //   4, 5         chunk request and reply of files (node/chunk_exchange.h), on any stream
+//   6 resync     (empty) from the acceptor: open a new stream, a fresh session pair
 // A new stream (opened by either side) starts a fresh session pair: that is how the node
 // resynchronises after a membership change; the older stream is closed.
 //
@@ -49,6 +50,9 @@ namespace topo::node {
 constexpr uint8_t kMessageSync = 1;
 constexpr uint8_t kMessageJoinClaim = 2;
 constexpr uint8_t kMessageAnnounce = 3;
+// The acceptor asks the dialer for a fresh session pair (empty body): what it may offer
+// changed (a group change here), and only the dialer opens streams.
+constexpr uint8_t kMessageResync = 6;
 constexpr size_t kMaxAnnounceIds = 256;
 constexpr uint64_t kAdmissionTimeoutMs = 10'000;
 // Connection close codes of the node (above net::kFirstNodeError).

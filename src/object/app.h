@@ -46,6 +46,8 @@ struct AppContext {
   std::optional<crypto::PublicKey> user; // its user in the group (nullopt outside groups)
   codec::Role role = codec::Role::kMember;  // the user's role there then
   uint32_t field = 0;
+  // OnCreate only: the genesis params (what CreateObject was given; CheckParams passed them).
+  ByteView params = {};
 };
 
 class AppProjector {
@@ -57,7 +59,12 @@ class AppProjector {
   // Ok when `entry` is a well-formed entry for log field `field`; otherwise Rejected with a
   // reason. An entry that fails is skipped, the same way on every replica that reads it.
   virtual Status CheckEntry(uint32_t field, ByteView entry) const = 0;
-  // The object was created (its genesis applied).
+  // Ok when `params` may be an object's genesis params (Replica::CreateObject's `params`);
+  // otherwise Rejected with a reason, and the genesis is rejected. By default: none.
+  virtual Status CheckParams(ByteView params) const {
+    return params.empty() ? Status::Ok() : Status::Rejected("this blueprint takes no params");
+  }
+  // The object was created (its genesis applied); ctx.params holds its params.
   virtual Status OnCreate(const AppContext& ctx, store::ProjectionSink& sink) const = 0;
   // A checked entry of a log field, applied once per vertex.
   virtual Status OnEntry(const AppContext& ctx, ByteView entry,

@@ -53,10 +53,14 @@ Status ObjectEngine::Validate(const codec::Vertex& v, std::span<const graph::Ver
     auto g = codec::DecodeGenesisPayload(v.payload);
     if (!g.ok()) return Status::Rejected(g.status().message());
     if (g->blueprint == GroupBlueprint().name) return ValidateGroupVertex(v);
-    if (!FindBlueprint(g->blueprint))
-      return Status::Rejected("unknown blueprint \"" + g->blueprint + "\"");
-    if (!g->params.empty())
+    const Blueprint* bp = FindBlueprint(g->blueprint);
+    if (!bp) return Status::Rejected("unknown blueprint \"" + g->blueprint + "\"");
+    if (bp->app) {
+      Status s = bp->app->CheckParams(g->params);
+      if (!s.ok()) return Status::Rejected("blueprint \"" + g->blueprint + "\": " + s.message());
+    } else if (!g->params.empty()) {
       return Status::Rejected("blueprint \"" + g->blueprint + "\" takes no params");
+    }
     if (g->group) return ValidateContent(v, *g->group);
     return Status::Ok();
   }
@@ -95,6 +99,7 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
     const Blueprint* bp = FindBlueprint(g->blueprint);
     if (!bp || !bp->app) return Status::Ok();
     TOPO_ASSIGN_OR_RETURN(auto ctx, AppContextOf(v, g->group, 0));
+    ctx.params = g->params;
     return bp->app->OnCreate(ctx, sink_);
   }
   if (v.type == codec::kGroupOpType) return ApplyGroupVertex(v);

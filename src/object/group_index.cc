@@ -221,7 +221,10 @@ size_t GroupIndex::ForEachShareTo(
     std::visit(
         [&](const auto& op) {
           using T = std::decay_t<decltype(op)>;
-          if constexpr (std::is_same_v<T, codec::ShareKeysOp>) {
+          if constexpr (std::is_same_v<T, codec::AddMemberOp>) {
+            for (const auto& s : op.keys)
+              if (s.share.device == device) fn(s.epoch, s.share.sealed);
+          } else if constexpr (std::is_same_v<T, codec::ShareKeysOp>) {
             for (const auto& s : op.shares)
               if (s.share.device == device) fn(s.epoch, s.share.sealed);
           } else if constexpr (std::is_same_v<T, codec::AddDeviceOp>) {

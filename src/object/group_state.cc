@@ -58,7 +58,8 @@ Result<GroupState> GroupState::FromGenesis(const GroupVertex& genesis) {
   st.history_visible_ = p.history_visible;
   st.members_[p.creator.user_key] = GroupMember{Role::kOwner, {p.creator.device_key}};
   st.devices_[p.creator.device_key] =
-      GroupDevice{p.creator.user_key, p.creator.device_box_key, p.creator.device_name};
+      GroupDevice{p.creator.user_key, p.creator.device_box_key, p.creator.device_name, true,
+                  p.creator};
   TOPO_RETURN_IF_ERROR(st.CheckKeys(p.keys, {p.creator.device_key}, "group genesis"));
   st.StartEpoch(genesis.vertex.id, p.keys);
   st.ChooseCurrentEpoch();
@@ -242,6 +243,37 @@ Status GroupState::Check(const GroupVertex& v, CheckMode mode) const {
         if (!epochs_.count(k.epoch)) return Deny("add-device: no epoch " + Short(k.epoch));
     return Status::Ok();
   }
+  if (const auto* am = std::get_if<codec::AddMemberOp>(&op)) {
+    if (!AtLeastAdmin(role)) return Deny("add-member: only admins add members");
+    if (am->role == Role::kOwner) return Deny("add-member: cannot add an owner");
+    const PublicKey& user = am->certs.front().user_key;
+    if (members_.count(user)) return Deny("add-member: the user is already a member");
+    if (barred_.count(user)) return Deny("add-member: the user is barred from this group");
+    std::set<PublicKey> added;
+    for (const auto& cert : am->certs) {
+      if (devices_.count(cert.device_key) || removed_devices_.count(cert.device_key))
+        return Deny("add-member: device " + Short(cert.device_key) +
+                    " is, or was, a device of this group");
+      added.insert(cert.device_key);
+    }
+    if (!v.cert_verified)
+      v.cert_verified = std::all_of(am->certs.begin(), am->certs.end(), [](const auto& c) {
+        return codec::VerifyDeviceCertificate(c).ok();
+      });
+    if (!*v.cert_verified) return Deny("add-member: a certificate's signature does not verify");
+    if (fold) return Status::Ok();
+    std::set<PublicKey> given;  // devices handed the current epoch's key
+    for (const auto& s : am->keys) {
+      if (!epochs_.count(s.epoch)) return Deny("add-member: no epoch " + Short(s.epoch));
+      if (!added.count(s.share.device))
+        return Deny("add-member: a key sealed to " + Short(s.share.device) +
+                    ", which is not a device it adds");
+      if (has_current_epoch_ && s.epoch == current_epoch_) given.insert(s.share.device);
+    }
+    if (has_current_epoch_ && given != added)
+      return Deny("add-member: the current epoch key is not sealed to every device it adds");
+    return Status::Ok();
+  }
   return Deny("unknown group operation");
 }
 
@@ -291,12 +323,14 @@ void GroupState::Apply(const GroupVertex& v) {
       m.role = inv.op.role;
       m.devices.insert(cert.device_key);
       devices_[cert.device_key] =
-          GroupDevice{cert.user_key, cert.device_box_key, cert.device_name, true};
+          GroupDevice{cert.user_key, cert.device_box_key, cert.device_name, true, cert};
     } else {
       const PublicKey& user = inv.creator_user;
       members_[user].devices.insert(cert.device_key);
+      const bool certified = cert.user_key == user;
       devices_[cert.device_key] =
-          GroupDevice{user, cert.device_box_key, cert.device_name, cert.user_key == user};
+          GroupDevice{user, cert.device_box_key, cert.device_name, certified,
+                      certified ? std::optional(cert) : std::nullopt};
     }
   } else if (const auto* set = std::get_if<codec::SetRoleOp>(&op)) {
     members_[set->user].role = set->role;
@@ -326,10 +360,21 @@ void GroupState::Apply(const GroupVertex& v) {
     const auto& cert = add->cert;
     members_[cert.user_key].devices.insert(cert.device_key);
     devices_[cert.device_key] =
-        GroupDevice{cert.user_key, cert.device_box_key, cert.device_name, true};
+        GroupDevice{cert.user_key, cert.device_box_key, cert.device_name, true, cert};
     for (const auto& k : add->keys)
       if (auto it = epochs_.find(k.epoch); it != epochs_.end())
         it->second.shares[cert.device_key].push_back(k.sealed);
+  } else if (const auto* am = std::get_if<codec::AddMemberOp>(&op)) {
+    GroupMember& m = members_[am->certs.front().user_key];
+    m.role = am->role;
+    for (const auto& cert : am->certs) {
+      m.devices.insert(cert.device_key);
+      devices_[cert.device_key] =
+          GroupDevice{cert.user_key, cert.device_box_key, cert.device_name, true, cert};
+    }
+    for (const auto& s : am->keys)
+      if (auto it = epochs_.find(s.epoch); it != epochs_.end())
+        it->second.shares[s.share.device].push_back(s.share.sealed);
   }
   ChooseCurrentEpoch();
 }

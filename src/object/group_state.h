@@ -35,6 +35,9 @@ struct GroupDevice {
   // joined through a device-link invite with a certificate of its own making, until one of
   // the user's devices writes add-device for it.
   bool certified = true;
+  // The certificate the device entered with, when `certified` (add-member copies it into
+  // another group, such as a private channel of the workspace).
+  std::optional<codec::DeviceCertificate> cert;
 };
 
 struct GroupMember {

@@ -102,7 +102,7 @@ Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint) {
 }
 
 Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint,
-                                              const codec::ObjectId& group) {
+                                              const codec::ObjectId& group, ByteView params) {
   if (blueprint == GroupBlueprint().name)
     return Status::InvalidArgument("a group cannot be inside another group");
   if (!FindBlueprint(blueprint))
@@ -122,8 +122,8 @@ Result<codec::ObjectId> Replica::CreateObject(std::string_view blueprint,
   v.type = codec::kGenesisType;
   v.created_at = options_.clock->NowMs();
   v.refs = heads;
-  v.payload =
-      codec::EncodeGenesisPayload({std::string(blueprint), GenesisNonce(), group});
+  v.payload = codec::EncodeGenesisPayload(
+      {std::string(blueprint), GenesisNonce(), group, Bytes(params.begin(), params.end())});
   TOPO_ASSIGN_OR_RETURN(auto id, ApplyLocal(std::move(v)));
   TOPO_RETURN_IF_ERROR(txn.Commit());
   return id;

@@ -93,7 +93,10 @@ class Replica {
   Result<codec::ObjectId> CreateObject(std::string_view blueprint);
   // An object inside `group`: its vertices name the group's heads in refs and their content
   // is sealed under the group's current epoch. This device must be a member holding the key.
-  Result<codec::ObjectId> CreateObject(std::string_view blueprint, const codec::ObjectId& group);
+  // `params`: the genesis params, for an app blueprint whose projector accepts them
+  // (AppProjector::CheckParams); none for the built-in ones.
+  Result<codec::ObjectId> CreateObject(std::string_view blueprint, const codec::ObjectId& group,
+                                       ByteView params = {});
   // Makes, signs and applies one operation on field `field` of `object` (sealed when the
   // object is a group or inside one).
   Result<codec::VertexId> Submit(const codec::ObjectId& object, uint32_t field,
@@ -123,6 +126,12 @@ class Replica {
   Result<codec::VertexId> RemoveMember(const codec::ObjectId& group, const crypto::PublicKey& user,
                                        bool bar);
   Result<codec::VertexId> Leave(const codec::ObjectId& group);
+  // Adds a user without an invite (add-member; only admins may): `certs` are the user's
+  // device certificates, typically taken from another group both belong to
+  // (GroupDevice::cert). Seals the current epoch key to each device, and every earlier key
+  // held here when the group shows history to new members.
+  Result<codec::VertexId> AddMember(const codec::ObjectId& group,
+                                    std::vector<codec::DeviceCertificate> certs, codec::Role role);
   Result<codec::VertexId> RemoveDevice(const codec::ObjectId& group,
                                        const crypto::PublicKey& device);
   Result<codec::VertexId> Rotate(const codec::ObjectId& group);

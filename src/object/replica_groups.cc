@@ -178,6 +178,34 @@ Result<codec::VertexId> Replica::Leave(const codec::ObjectId& group) {
   return WriteGroupOp(group, codec::LeaveOp{}, NewEpochFor);
 }
 
+Result<codec::VertexId> Replica::AddMember(const codec::ObjectId& group,
+                                           std::vector<codec::DeviceCertificate> certs,
+                                           codec::Role role) {
+  if (certs.empty() || certs.size() > codec::kMaxMemberDevices)
+    return Status::InvalidArgument("add-member: 1 to " +
+                                   std::to_string(codec::kMaxMemberDevices) + " devices");
+  std::sort(certs.begin(), certs.end(),
+            [](const auto& a, const auto& b) { return a.device_key < b.device_key; });
+  TOPO_ASSIGN_OR_RETURN(GroupState st, GroupStateOf(group));
+  codec::AddMemberOp op{role, std::move(certs), {}};
+  const Keyring& ring = engine_.KeyringOf(group);
+  for (const auto& epoch : st.epoch_order()) {
+    if (epoch != st.current_epoch() && !st.history_visible()) continue;
+    const crypto::SecretBytes* key = ring.KeyFor(epoch);
+    if (!key) continue;
+    for (const auto& c : op.certs) {
+      if (op.keys.size() >= codec::kMaxSealedKeys) break;
+      op.keys.push_back(
+          {epoch,
+           {c.device_key, codec::SealedKey::FromView(crypto::Seal(c.device_box_key, key->view()))}});
+    }
+  }
+  std::sort(op.keys.begin(), op.keys.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.epoch, a.share.device) < std::tie(b.epoch, b.share.device);
+  });
+  return WriteGroupOp(group, std::move(op));
+}
+
 Result<codec::VertexId> Replica::RemoveDevice(const codec::ObjectId& group,
                                               const crypto::PublicKey& device) {
   return WriteGroupOp(group, codec::RemoveDeviceOp{device, {}}, NewEpochFor);

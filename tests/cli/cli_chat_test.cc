@@ -187,5 +187,73 @@ TEST_F(CliChatTest, TwoDaemonsTalkLiveAndPermissionsHold) {
   EXPECT_EQ(Json("alice.db", {"users"}).size(), 2u);
 }
 
+// A private channel and a direct conversation between three live daemons: they reach their
+// members (served over the network as soon as the member is added) and nobody else.
+TEST_F(CliChatTest, APrivateChannelAndADirectConversationReachOnlyTheirMembers) {
+  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  for (const char* who : {"bob", "carol"}) {
+    std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
+    Json(std::string(who) + ".db", {"accept", link, "--username", who});
+  }
+  ASSERT_TRUE(Eventually([&] { return Json("alice.db", {"users"}).size() == 3; }));
+  ASSERT_TRUE(Eventually([&] {
+    int named = 0;
+    for (const auto& m : Json("alice.db", {"users"}))
+      named += m["name"] == "bob" || m["name"] == "carol";
+    return named == 2;
+  }));
+
+  json plans = Json("alice.db", {"channel", "create", "plans", "--private", "-m", "bob"});
+  EXPECT_EQ(plans["kind"], "private");
+  EXPECT_EQ(plans["members"].size(), 2u);
+  Json("alice.db", {"send", "-c", "plans", "we launch on friday"});
+  ASSERT_TRUE(Eventually([&] {
+    TopoResult r = AtJson("bob.db", {"messages", "-c", "plans"});
+    return r.exit_code == 0 && r.out.find("we launch on friday") != std::string::npos;
+  })) << At("bob.db", {"channels"}).out;
+  // carol is in the workspace, not in the channel: she does not even see it.
+  EXPECT_TRUE(FailedCleanly(At("carol.db", {"messages", "-c", "plans"}), 1, "no channel"));
+  EXPECT_TRUE(FailedCleanly(At("carol.db", {"channel", "join", "plans"}), 1, "no channel"));
+  EXPECT_TRUE(FailedCleanly(At("bob.db", {"channel", "invite", "plans", "carol"}), 1,
+                            "owner or its admins"));
+  EXPECT_TRUE(FailedCleanly(At("bob.db", {"channel", "join", "plans"}), 1, "is private"));
+  EXPECT_TRUE(FailedCleanly(At("alice.db", {"channel", "invite", "plans", "nobody"}), 1,
+                            "nobody"));
+  EXPECT_TRUE(FailedCleanly(At("alice.db", {"channel", "invite", "general", "carol"}), 1,
+                            "public"));
+  EXPECT_TRUE(FailedCleanly(
+      At("alice.db", {"channel", "create", "x", "-m", "bob"}), 1, "private channels only"));
+
+  // Invited, carol reads it from the start.
+  Json("alice.db", {"channel", "invite", "plans", "carol"});
+  ASSERT_TRUE(Eventually([&] {
+    TopoResult r = AtJson("carol.db", {"messages", "-c", "plans"});
+    return r.exit_code == 0 && r.out.find("we launch on friday") != std::string::npos;
+  }));
+
+  // A direct conversation: the same one for both of its members, none for carol.
+  json dm = Json("alice.db", {"dm", "bob"});
+  EXPECT_EQ(dm["kind"], "direct");
+  std::string name = dm["name"];
+  EXPECT_EQ(name, "dm-alice-bob");
+  Json("alice.db", {"send", "-c", name, "just between us"});
+  ASSERT_TRUE(Eventually([&] {
+    TopoResult r = AtJson("bob.db", {"messages", "-c", name});
+    return r.exit_code == 0 && r.out.find("just between us") != std::string::npos;
+  }));
+  EXPECT_EQ(Json("bob.db", {"dm", "alice"})["channel"], dm["channel"]) << "found, not made again";
+  EXPECT_TRUE(FailedCleanly(At("carol.db", {"messages", "-c", name}), 1, "no channel"));
+  EXPECT_TRUE(FailedCleanly(At("alice.db", {"dm", "alice"}), 1, "at least one other"));
+  EXPECT_TRUE(FailedCleanly(At("alice.db", {"channel", "invite", name, "carol"}), 1,
+                            "keeps its members"));
+
+  // alice removes carol: a new key epoch for #plans.
+  Json("alice.db", {"channel", "remove", "plans", "carol"});
+  bool still = false;
+  for (const auto& c : Json("alice.db", {"channels"}))
+    if (c["name"] == "plans") still = c["members"].size() == 2;
+  EXPECT_TRUE(still);
+}
+
 }  // namespace
 }  // namespace topo::cli_test

@@ -56,6 +56,10 @@ std::vector<GroupOp> EveryOp() {
                   Filled<kSealedKeyBytes>(4),
                   {{Filled<32>(1), Filled<kSealedKeyBytes>(5)},
                    {Filled<32>(2), Filled<kSealedKeyBytes>(6)}}},
+      AddMemberOp{Role::kMember, {MakeCert()}, {}},
+      AddMemberOp{Role::kAdmin,
+                  {MakeCert()},
+                  {{Filled<32>(1), Shares({3})[0]}, {Filled<32>(2), Shares({3})[0]}}},
   };
 }
 
@@ -73,9 +77,9 @@ TEST(GroupOp, NamesFollowTheTags) {
   auto ops = EveryOp();
   EXPECT_STREQ(GroupOpName(ops[0]), "invite");
   EXPECT_STREQ(GroupOpName(ops[3]), "join");
-  EXPECT_STREQ(GroupOpName(ops.back()), "add-device");
+  EXPECT_STREQ(GroupOpName(ops.back()), "add-member");
   EXPECT_EQ(EncodeGroupOp(ops[0])[0], 1);
-  EXPECT_EQ(EncodeGroupOp(ops.back())[0], 11);
+  EXPECT_EQ(EncodeGroupOp(ops.back())[0], 12);
 }
 
 void ExpectCorrupt(ByteView b, std::string_view needle) {
@@ -88,7 +92,7 @@ void ExpectCorrupt(ByteView b, std::string_view needle) {
 TEST(GroupOp, StrictDecoderNamesWhy) {
   ExpectCorrupt({}, "group_op.tag");
   ExpectCorrupt(Bytes{0}, "unknown operation 0");
-  ExpectCorrupt(Bytes{12}, "unknown operation 12");
+  ExpectCorrupt(Bytes{13}, "unknown operation 13");
   // Every truncation of every op fails, and so does one trailing byte.
   for (const GroupOp& op : EveryOp()) {
     Bytes enc = EncodeGroupOp(op);
@@ -117,6 +121,16 @@ TEST(GroupOp, StrictDecoderNamesWhy) {
                                           {{Filled<32>(2), Filled<kSealedKeyBytes>(5)},
                                            {Filled<32>(1), Filled<kSealedKeyBytes>(6)}}}),
                 "epochs not sorted");
+  // add-member: at least one device, of one user, sorted; keys sorted; no owner.
+  ExpectCorrupt(EncodeGroupOp(AddMemberOp{Role::kMember, {}, {}}), "no device");
+  ExpectCorrupt(EncodeGroupOp(AddMemberOp{Role::kMember, {MakeCert(), MakeCert()}, {}}),
+                "add_member.certs");
+  ExpectCorrupt(EncodeGroupOp(AddMemberOp{Role::kOwner, {MakeCert()}, {}}), "add_member.role");
+  ExpectCorrupt(EncodeGroupOp(AddMemberOp{Role::kMember,
+                                          {MakeCert()},
+                                          {{Filled<32>(2), Shares({3})[0]},
+                                           {Filled<32>(1), Shares({3})[0]}}}),
+                "not sorted");
   // An invite's purpose and role are known values.
   Bytes invite = EncodeGroupOp(InviteOp{});
   invite[2] = 2;

@@ -479,7 +479,9 @@ TEST_F(NetworkTest, MalformedMessagesFromAMemberCloseOnlyItsConnection) {
   std::vector<Case> cases = {
       {"empty", Bytes(), "an empty message"},
       {"kind 0", Message(0, AsBytes("x")), "unknown message kind 0"},
-      {"kind 6", Message(6), "unknown message kind 6"},
+      {"kind 7", Message(7), "unknown message kind 7"},
+      {"resync from the dialer", Message(kMessageResync), "a resync request from the dialer"},
+      {"resync with a body", Message(kMessageResync, AsBytes("x")), "a resync request with a body"},
       {"chunk request, short", Message(kMessageChunkRequest, Bytes(31, 1)),
        "a malformed chunk request"},
       {"chunk reply, unknown status", Message(kMessageChunkReply, Bytes(33, 9)),

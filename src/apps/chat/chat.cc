@@ -28,7 +28,7 @@ constexpr const char* kChannelColumns =
     "ORDER BY m.at DESC, m.vid DESC LIMIT 1), "
     "(SELECT value FROM proj_chat_meta m WHERE m.channel = c.id AND m.attr = 3 "
     "ORDER BY m.at DESC, m.vid DESC LIMIT 1), "
-    "(SELECT COUNT(*) FROM proj_chat_messages x WHERE x.channel = c.id) "
+    "(SELECT COUNT(*) FROM proj_chat_messages x WHERE x.channel = c.id), c.grp, c.kind "
     "FROM proj_chat_channels c ";
 
 constexpr const char* kMessageColumns =
@@ -58,9 +58,27 @@ Result<std::vector<Channel>> Chat::Channels(const codec::ObjectId& workspace) {
     if (!st.IsNull(5)) c.topic = std::string(st.Text(5));
     c.archived = !st.IsNull(6) && st.Text(6) == "1";
     c.messages = static_cast<uint64_t>(st.Int64(7));
+    if (!st.IsNull(8)) {
+      TOPO_ASSIGN_OR_RETURN(c.group, st.Fixed<32>(8));
+    } else {
+      c.group = c.workspace;
+    }
+    const int64_t kind = st.Int64(9);
+    if (kind < 0 || kind > static_cast<int64_t>(ChannelKind::kDirect)) return BadRow("kind");
+    c.kind = static_cast<ChannelKind>(kind);
     out.push_back(std::move(c));
   }
+  // A private channel's members are its group's; one this user is not in (any more) is not
+  // listed (a removed member keeps what it read, and sees no more).
+  std::erase_if(out, [&](Channel& c) {
+    if (c.kind == ChannelKind::kPublic) return false;
+    auto st = r_.GroupStateOf(c.group);
+    if (!st.ok()) return true;
+    for (const auto& [user, _] : st->members()) c.members.push_back(user);
+    return !st->members().count(me_);
+  });
   for (auto& c : out) {
+    if (c.kind != ChannelKind::kPublic) continue;
     auto& m = r_.database().Prepare(
         "SELECT user FROM proj_chat_members WHERE channel = ?1 AND joined = 1 ORDER BY user");
     m.Bind(1, c.id);
@@ -131,6 +149,127 @@ Result<codec::ObjectId> Chat::CreateChannel(const codec::ObjectId& workspace,
     TOPO_RETURN_IF_ERROR(Write(channel, Meta{MetaAttr::kTopic, std::string(topic)}).status());
   TOPO_RETURN_IF_ERROR(Write(channel, Member{me_, true}).status());
   return channel;
+}
+
+namespace {
+// The certificates of `user`'s certified devices in the workspace.
+Result<std::vector<codec::DeviceCertificate>> CertsOf(const object::GroupState& ws,
+                                                       const crypto::PublicKey& user) {
+  std::vector<codec::DeviceCertificate> certs;
+  for (const auto& [device, d] : ws.devices())
+    if (d.user == user && d.cert && certs.size() < codec::kMaxMemberDevices)
+      certs.push_back(*d.cert);
+  if (certs.empty())
+    return Status::NotFound("user " + HexEncodeShort(user) +
+                            " has no certified device in the workspace");
+  return certs;
+}
+}  // namespace
+
+Result<codec::ObjectId> Chat::CreatePrivate(const codec::ObjectId& workspace, ChannelKind kind,
+                                            std::string_view name, std::string_view topic,
+                                            const std::vector<crypto::PublicKey>& users,
+                                            const codec::DeviceCertificate& self) {
+  if (kind == ChannelKind::kPublic)
+    return Status::InvalidArgument("a public channel is made by CreateChannel");
+  if (!name.empty() && name[0] == '#') name.remove_prefix(1);
+  TOPO_RETURN_IF_ERROR(CheckChannelName(name));
+  if (topic.size() > kMaxTopic)
+    return Status::InvalidArgument("the topic is longer than " + std::to_string(kMaxTopic) +
+                                   " bytes");
+  auto existing = FindChannel(workspace, name);
+  if (existing.ok() && existing->name == name)
+    return Status::AlreadyExists("the workspace has a channel #" + std::string(name));
+  TOPO_ASSIGN_OR_RETURN(object::GroupState ws, r_.GroupStateOf(workspace));
+  if (!ws.members().count(me_))
+    return Status::PermissionDenied("this user is not a member of the workspace");
+  // Everyone must be reachable before anything is written.
+  std::vector<std::vector<codec::DeviceCertificate>> certs;
+  for (const auto& u : users) {
+    if (u == me_) continue;
+    if (!ws.members().count(u))
+      return Status::NotFound("user " + HexEncodeShort(u) + " is not a member of the workspace");
+    TOPO_ASSIGN_OR_RETURN(auto c, CertsOf(ws, u));
+    certs.push_back(std::move(c));
+  }
+  TOPO_ASSIGN_OR_RETURN(auto group, r_.CreateGroup(self, /*history_visible=*/true));
+  TOPO_ASSIGN_OR_RETURN(auto channel,
+                        r_.CreateObject(kChannelBlueprint, group,
+                                        EncodeChannelParams(ChannelParams{kind, workspace})));
+  TOPO_RETURN_IF_ERROR(Write(channel, Meta{MetaAttr::kName, std::string(name)}).status());
+  if (!topic.empty())
+    TOPO_RETURN_IF_ERROR(Write(channel, Meta{MetaAttr::kTopic, std::string(topic)}).status());
+  for (auto& c : certs)
+    TOPO_RETURN_IF_ERROR(r_.AddMember(group, std::move(c), codec::Role::kMember).status());
+  return channel;
+}
+
+Result<std::optional<Channel>> Chat::FindDirect(const codec::ObjectId& workspace,
+                                                std::vector<crypto::PublicKey> users) {
+  users.push_back(me_);
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  TOPO_ASSIGN_OR_RETURN(auto all, Channels(workspace));
+  std::optional<Channel> found;
+  for (auto& c : all) {
+    if (c.kind != ChannelKind::kDirect) continue;
+    std::vector<crypto::PublicKey> members = c.members;
+    std::sort(members.begin(), members.end());
+    // The oldest of equal conversations (two made concurrently) is the one.
+    if (members == users && (!found || std::tie(c.created_at, c.id) <
+                                           std::tie(found->created_at, found->id)))
+      found = std::move(c);
+  }
+  return found;
+}
+
+Result<codec::VertexId> Chat::Invite(const Channel& c, const crypto::PublicKey& user) {
+  if (c.kind == ChannelKind::kPublic)
+    return Status::InvalidArgument("#" + c.name +
+                                   " is public: every member of the workspace can join it");
+  if (c.kind == ChannelKind::kDirect)
+    return Status::InvalidArgument(
+        "a direct conversation keeps its members (start another one with dm)");
+  TOPO_ASSIGN_OR_RETURN(object::GroupState st, r_.GroupStateOf(c.group));
+  if (st.members().count(user))
+    return Status::AlreadyExists("already a member of #" + c.name);
+  auto role = st.RoleOf(me_);
+  if (!role || *role == codec::Role::kMember)
+    return Status::PermissionDenied("only #" + c.name + "'s owner or its admins invite");
+  TOPO_ASSIGN_OR_RETURN(object::GroupState ws, r_.GroupStateOf(c.workspace));
+  if (!ws.members().count(user))
+    return Status::NotFound("user " + HexEncodeShort(user) + " is not a member of the workspace");
+  TOPO_ASSIGN_OR_RETURN(auto certs, CertsOf(ws, user));
+  return r_.AddMember(c.group, std::move(certs), codec::Role::kMember);
+}
+
+Result<codec::VertexId> Chat::Remove(const Channel& c, const crypto::PublicKey& user) {
+  if (c.kind == ChannelKind::kPublic)
+    return Status::InvalidArgument("#" + c.name + " is public: members leave it themselves");
+  if (user == me_) return LeavePrivate(c);
+  TOPO_ASSIGN_OR_RETURN(object::GroupState st, r_.GroupStateOf(c.group));
+  if (!st.members().count(user)) return Status::NotFound("not a member of #" + c.name);
+  auto role = st.RoleOf(me_);
+  if (!role || *role == codec::Role::kMember)
+    return Status::PermissionDenied("only #" + c.name + "'s owner or its admins remove members");
+  return r_.RemoveMember(c.group, user, /*bar=*/false);
+}
+
+Result<codec::VertexId> Chat::LeavePrivate(const Channel& c) {
+  TOPO_ASSIGN_OR_RETURN(object::GroupState st, r_.GroupStateOf(c.group));
+  if (!st.members().count(me_)) return Status::NotFound("not a member of #" + c.name);
+  if (st.RoleOf(me_) == codec::Role::kOwner) {
+    // Ownership goes to another member first (an admin if there is one).
+    std::optional<crypto::PublicKey> heir;
+    for (const auto& [user, m] : st.members()) {
+      if (user == me_) continue;
+      if (!heir || m.role == codec::Role::kAdmin) heir = user;
+      if (m.role == codec::Role::kAdmin) break;
+    }
+    if (heir) TOPO_RETURN_IF_ERROR(r_.TransferOwnership(c.group, *heir).status());
+    if (!heir) return Status::InvalidArgument("the last member of #" + c.name + " stays");
+  }
+  return r_.Leave(c.group);
 }
 
 Result<codec::ObjectId> Chat::EnsureGeneral(const codec::ObjectId& workspace) {

@@ -17,12 +17,15 @@ namespace topo::apps::chat {
 struct Channel {
   codec::ObjectId id;
   codec::ObjectId workspace;
+  codec::ObjectId group;  // where it lives: the workspace, or its own group when private
+  ChannelKind kind = ChannelKind::kPublic;
   std::string name;  // "" until a name arrives
   std::string topic;
   bool archived = false;
   std::optional<crypto::PublicKey> creator;
   uint64_t created_at = 0;
-  std::vector<crypto::PublicKey> members;  // joined, by user key
+  // Public: who joined, by user key. Private and direct: the members of its group.
+  std::vector<crypto::PublicKey> members;
   uint64_t messages = 0;                   // not deleted
 };
 
@@ -61,7 +64,8 @@ class Chat {
   Chat(object::Replica& r, const crypto::PublicKey& me) : r_(r), me_(me) {}
 
   // ---- channels ----
-  // Every channel of the workspace, by name (unnamed last).
+  // Every channel of the workspace this user can see, by name (unnamed last): the public
+  // ones, and the private ones and direct conversations this user is a member of now.
   Result<std::vector<Channel>> Channels(const codec::ObjectId& workspace);
   // "#name", "name", or an id (hex prefix of 4+). Of two channels with one name the older
   // one wins (created_at, id). NotFound names the channels that exist.
@@ -71,6 +75,24 @@ class Chat {
   // AlreadyExists when the workspace has a channel of that name.
   Result<codec::ObjectId> CreateChannel(const codec::ObjectId& workspace, std::string_view name,
                                         std::string_view topic);
+  // Creates a private channel (kPrivate, named) or a direct conversation (kDirect, named by
+  // the caller) in a group of its own: this device's user is its owner; every user in
+  // `users` is added with the certificates of their devices in the workspace and can read
+  // it from the first message on. `self` is this device's certificate.
+  Result<codec::ObjectId> CreatePrivate(const codec::ObjectId& workspace, ChannelKind kind,
+                                        std::string_view name, std::string_view topic,
+                                        const std::vector<crypto::PublicKey>& users,
+                                        const codec::DeviceCertificate& self);
+  // The direct conversation whose members are exactly `users` (this user included), if any.
+  Result<std::optional<Channel>> FindDirect(const codec::ObjectId& workspace,
+                                            std::vector<crypto::PublicKey> users);
+  // A private channel's membership (its group's add-member, remove and leave; a removal or
+  // a leave starts a new key epoch, so the one who left reads nothing written after).
+  // Invite and Remove need the channel's owner or an admin of it. The owner leaving hands
+  // ownership to another member first.
+  Result<codec::VertexId> Invite(const Channel& c, const crypto::PublicKey& user);
+  Result<codec::VertexId> Remove(const Channel& c, const crypto::PublicKey& user);
+  Result<codec::VertexId> LeavePrivate(const Channel& c);
   // Makes #general unless the workspace has it (create-workspace calls this).
   Result<codec::ObjectId> EnsureGeneral(const codec::ObjectId& workspace);
 

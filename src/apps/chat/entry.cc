@@ -44,6 +44,37 @@ Status GetString(codec::Reader& r, std::string_view field, size_t min, size_t ma
 
 }  // namespace
 
+const char* ChannelKindName(ChannelKind k) {
+  switch (k) {
+    case ChannelKind::kPublic:
+      return "public";
+    case ChannelKind::kPrivate:
+      return "private";
+    case ChannelKind::kDirect:
+      return "direct";
+  }
+  return "?";
+}
+
+Bytes EncodeChannelParams(const ChannelParams& p) {
+  Bytes out = {1, static_cast<uint8_t>(p.kind)};
+  Append(out, p.workspace.view());
+  return out;
+}
+
+Result<ChannelParams> DecodeChannelParams(ByteView bytes) {
+  if (bytes.size() != 34) return Status::Corruption("channel params: not 34 bytes");
+  if (bytes[0] != 1)
+    return Status::Corruption("channel params: unknown version " + std::to_string(bytes[0]));
+  if (bytes[1] != static_cast<uint8_t>(ChannelKind::kPrivate) &&
+      bytes[1] != static_cast<uint8_t>(ChannelKind::kDirect))
+    return Status::Corruption("channel params: unknown kind " + std::to_string(bytes[1]));
+  ChannelParams p;
+  p.kind = static_cast<ChannelKind>(bytes[1]);
+  p.workspace = codec::ObjectId::FromView(bytes.subspan(2, 32));
+  return p;
+}
+
 Status CheckChannelName(std::string_view name) {
   if (name.empty()) return Invalid("meta.name", "empty");
   if (name.size() > kMaxChannelName)

@@ -98,6 +98,22 @@ Bytes EncodeEntry(const Entry& e);
 // Strict decode; Corruption naming the field.
 Result<Entry> DecodeEntry(ByteView bytes);
 
+// ---- a channel's genesis params (object::AppProjector::CheckParams) ----
+// A public channel lives in the workspace group itself and has no params. A private
+// channel or a direct conversation lives in a group of its own (its members and key
+// epochs), and its genesis params name the workspace it belongs to:
+//   u8 version = 1, u8 kind (1 private, 2 direct), [32] workspace group id
+enum class ChannelKind : uint8_t { kPublic = 0, kPrivate = 1, kDirect = 2 };
+const char* ChannelKindName(ChannelKind k);
+struct ChannelParams {
+  ChannelKind kind = ChannelKind::kPrivate;
+  codec::ObjectId workspace;
+  bool operator==(const ChannelParams&) const = default;
+};
+Bytes EncodeChannelParams(const ChannelParams& p);
+// Strict: exactly 34 bytes, version 1, kind private or direct. Corruption otherwise.
+Result<ChannelParams> DecodeChannelParams(ByteView bytes);
+
 // Ok when `name` is a channel name: 1..80 bytes of lowercase ASCII letters, digits, '.',
 // '_' or '-' (a leading '#' is the caller's to strip).
 Status CheckChannelName(std::string_view name);

@@ -58,9 +58,42 @@ struct Ctx {
     return m;
   }
   object::GroupState State() { return Check(o.r.GroupStateOf(workspace)); }
-  bool IsAdmin() {
-    auto role = State().RoleOf(me());
+  // An admin or owner where `c` lives (the workspace, or a private channel's own group).
+  bool IsAdminOf(const Channel& c) {
+    auto role = Check(o.r.GroupStateOf(c.group)).RoleOf(me());
     return role && *role != codec::Role::kMember;
+  }
+  crypto::PublicKey User(const std::string& text) {
+    return api::ResolveUser(o.r, workspace, State(), text);
+  }
+  // "users": an array of names or keys, or one string of them separated by commas.
+  std::vector<crypto::PublicKey> Users(const json& params, const char* name) {
+    std::vector<std::string> texts;
+    if (params.contains(name) && params[name].is_array()) {
+      for (const auto& u : params[name]) {
+        if (!u.is_string())
+          throw Failure{Status::InvalidArgument(std::string("\"") + name +
+                                                "\" must hold strings")};
+        texts.push_back(u);
+      }
+    } else if (auto list = api::OptionalString(params, name)) {
+      std::string cur;
+      for (char ch : *list + ",") {
+        if (ch != ',') {
+          cur += ch;
+        } else if (!cur.empty()) {
+          texts.push_back(cur);
+          cur.clear();
+        }
+      }
+    }
+    std::vector<crypto::PublicKey> out;
+    for (const auto& t : texts) {
+      std::string u = t;
+      if (!u.empty() && u[0] == '@') u.erase(0, 1);
+      out.push_back(User(u));
+    }
+    return out;
   }
   std::vector<std::pair<crypto::PublicKey, std::string>> Names() {
     std::vector<std::pair<crypto::PublicKey, std::string>> out;
@@ -80,6 +113,7 @@ json ChannelJson(Ctx& x, const Channel& c) {
   }
   return {{"channel", HexEncode(c.id.view())},
           {"name", c.name},
+          {"kind", ChannelKindName(c.kind)},
           {"topic", c.topic},
           {"archived", c.archived},
           {"creator", c.creator ? x.Name(*c.creator) : ""},
@@ -145,7 +179,7 @@ void RequireWritable(const Channel& c) {
 
 // A channel change only its creator or an admin may make.
 void RequireCreatorOrAdmin(Ctx& x, const Channel& c, std::string_view what) {
-  if ((c.creator && *c.creator == x.me()) || x.IsAdmin()) return;
+  if ((c.creator && *c.creator == x.me()) || x.IsAdminOf(c)) return;
   throw Failure{Status::PermissionDenied("only #" + c.name + "'s creator or an admin may " +
                                          std::string(what))};
 }
@@ -187,17 +221,97 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                    return out;
                  });
 
-  api::AddMethod(t, {"chat.channel.create", "Creates a public channel and joins it",
-                     {kWorkspace, {"name", "string, required: lowercase letters, digits, . _ -"},
-                      {"topic", "string, optional: what it is for"}},
-                     "{channel, name}", {{"name", "design"}, {"topic", "mockups and reviews"}}},
-                 [&n](const json& params) {
-                   Ctx x(n, params);
-                   std::string name = Str(params, "name");
-                   auto id = Check(x.chat.CreateChannel(
-                       x.workspace, name, api::OptionalString(params, "topic").value_or("")));
-                   return ChannelJson(x, Check(x.chat.ChannelById(id)));
-                 });
+  api::AddMethod(
+      t,
+      {"chat.channel.create",
+       "Creates a channel: public (everyone may join; you join it), or private (its own "
+       "members and key epochs; you own it)",
+       {kWorkspace, {"name", "string, required: lowercase letters, digits, . _ -"},
+        {"topic", "string, optional: what it is for"},
+        {"private", "bool, optional: a private channel"},
+        {"members", "array or comma-separated string, optional: users to add to a private one"}},
+       "{channel, name, kind, members, ...}",
+       {{"name", "design"}, {"topic", "mockups and reviews"}}},
+      [&n](const json& params) {
+        Ctx x(n, params);
+        std::string name = Str(params, "name");
+        std::string topic = api::OptionalString(params, "topic").value_or("");
+        bool priv = Check(api::BoolParam(params, "private", false));
+        std::vector<crypto::PublicKey> members = x.Users(params, "members");
+        if (!priv && !members.empty())
+          throw Failure{Status::InvalidArgument(
+              "members are added to private channels only: everyone may join a public one")};
+        auto id = priv ? Check(x.chat.CreatePrivate(x.workspace, ChannelKind::kPrivate, name,
+                                                    topic, members, x.o.id.cert))
+                       : Check(x.chat.CreateChannel(x.workspace, name, topic));
+        return ChannelJson(x, Check(x.chat.ChannelById(id)));
+      });
+
+  for (bool invite : {true, false}) {
+    api::AddMethod(
+        t,
+        {invite ? "chat.channel.invite" : "chat.channel.remove",
+         invite ? "Adds a workspace member to a private channel (its owner or admins)"
+                : "Removes a member from a private channel (its owner or admins); a new key "
+                  "epoch starts, so they read nothing written after",
+         {kWorkspace, kChannelRequired, {"user", "string, required: a member's name or key"}},
+         "{channel, name, kind, members, ...}",
+         {{"channel", "plans"}, {"user", "carol"}}},
+        [&n, invite](const json& params) {
+          Ctx x(n, params);
+          Channel c = x.ChannelParam(params, true);
+          std::string u = Str(params, "user");
+          if (!u.empty() && u[0] == '@') u.erase(0, 1);
+          crypto::PublicKey user = x.User(u);
+          Check(invite ? x.chat.Invite(c, user) : x.chat.Remove(c, user));
+          if (!invite && user == x.me())
+            return json{{"channel", HexEncode(c.id.view())}, {"name", c.name}, {"left", true}};
+          return ChannelJson(x, Check(x.chat.ChannelById(c.id)));
+        });
+  }
+
+  api::AddMethod(
+      t,
+      {"chat.dm",
+       "Opens the direct conversation with these members (one is made the first time): a "
+       "private conversation of its own members and key epochs",
+       {kWorkspace, {"users", "array or comma-separated string, required: names or keys"}},
+       "{channel, name, kind, members, ...}",
+       {{"users", "bob"}}},
+      [&n](const json& params) {
+        Ctx x(n, params);
+        std::vector<crypto::PublicKey> users = x.Users(params, "users");
+        std::erase(users, x.me());
+        if (users.empty())
+          throw Failure{Status::InvalidArgument("name at least one other member (\"users\")")};
+        if (auto found = Check(x.chat.FindDirect(x.workspace, users)))
+          return ChannelJson(x, *found);
+        // Named after its members: dm-alice-bob (names made fit for a channel name).
+        std::vector<std::string> names{x.Name(x.me())};
+        for (const auto& u : users) names.push_back(x.Name(u));
+        std::sort(names.begin(), names.end());
+        std::string name = "dm";
+        for (const auto& nm : names) {
+          name += '-';
+          for (unsigned char ch : nm) {
+            char c = static_cast<char>(std::tolower(ch));
+            name += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_')
+                        ? c
+                        : '_';
+          }
+        }
+        if (name.size() > kMaxChannelName) name.resize(kMaxChannelName);
+        // Two conversations may share a name (another member set with the same names):
+        // the id tells them apart.
+        auto clash = x.chat.FindChannel(x.workspace, name);
+        if (clash.ok() && clash->name == name) {
+          name.resize(std::min(name.size(), kMaxChannelName - 5));
+          name += "-" + HexEncode(crypto::RandomFixed<2>().view());
+        }
+        auto id = Check(x.chat.CreatePrivate(x.workspace, ChannelKind::kDirect, name, "", users,
+                                             x.o.id.cert));
+        return ChannelJson(x, Check(x.chat.ChannelById(id)));
+      });
 
   api::AddMethod(t, {"chat.channel.rename", "Renames a channel (its creator or an admin)",
                      {kWorkspace, kChannelRequired, {"name", "string, required: the new name"}},
@@ -250,6 +364,13 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
         [&n, join](const json& params) {
           Ctx x(n, params);
           Channel c = x.ChannelParam(params, true);
+          if (c.kind != ChannelKind::kPublic) {
+            if (join)
+              throw Failure{Status::PermissionDenied(
+                  "#" + c.name + " is private: its owner or an admin invites members")};
+            Check(x.chat.LeavePrivate(c));
+            return json{{"channel", HexEncode(c.id.view())}, {"name", c.name}, {"left", true}};
+          }
           Check(x.chat.Write(c.id, Member{x.me(), join}));
           return ChannelJson(x, Check(x.chat.ChannelById(c.id)));
         });
@@ -317,7 +438,7 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                    Ctx x(n, params);
                    Message m = x.MessageParam(params);
                    if (m.deleted) throw Failure{Status::NotFound("message " + Str(params, "message") + " was deleted already")};
-                   if (m.author != x.me() && !x.IsAdmin())
+                   if (m.author != x.me() && !x.IsAdminOf(Check(x.chat.ChannelById(m.channel))))
                      throw Failure{Status::PermissionDenied(
                          "only its author or an admin deletes a message")};
                    Check(x.chat.Write(m.channel, Delete{m.id}));

@@ -24,7 +24,8 @@ class ChatProjector final : public object::AppProjector {
   std::vector<std::string> Schema() const override {
     return {
         "CREATE TABLE IF NOT EXISTS proj_chat_channels(id BLOB PRIMARY KEY, workspace BLOB, "
-        "creator BLOB, created_at INTEGER NOT NULL) WITHOUT ROWID",
+        "creator BLOB, created_at INTEGER NOT NULL, grp BLOB, kind INTEGER NOT NULL DEFAULT 0) "
+        "WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS proj_chat_meta(vid BLOB PRIMARY KEY, channel BLOB NOT NULL, "
         "attr INTEGER NOT NULL, value TEXT NOT NULL, at INTEGER NOT NULL, user BLOB) "
         "WITHOUT ROWID",
@@ -77,12 +78,29 @@ class ChatProjector final : public object::AppProjector {
     return Status::Ok();
   }
 
+  Status CheckParams(ByteView params) const override {
+    if (params.empty()) return Status::Ok();  // a public channel
+    auto p = DecodeChannelParams(params);
+    return p.ok() ? Status::Ok() : Status::Rejected(p.status().message());
+  }
+
   Status OnCreate(const object::AppContext& ctx, ProjectionSink& sink) const override {
+    // A public channel belongs to the workspace it lives in; a private one names it.
+    SqlValue group = ctx.group ? SqlValue(Blob(ctx.group->view())) : SqlValue();
+    SqlValue workspace = group;
+    ChannelKind kind = ChannelKind::kPublic;
+    if (!ctx.params.empty()) {
+      auto p = DecodeChannelParams(ctx.params);
+      if (!p.ok()) return Status::Internal("chat params applied unchecked");
+      kind = p->kind;
+      workspace = Blob(p->workspace.view());
+    }
     return sink.Execute(
-        {"INSERT OR IGNORE INTO proj_chat_channels(id, workspace, creator, created_at) "
-         "VALUES (?1, ?2, ?3, ?4)",
-         {Blob(ctx.object.view()), ctx.group ? SqlValue(Blob(ctx.group->view())) : SqlValue(),
-          ctx.user ? SqlValue(Blob(ctx.user->view())) : SqlValue(), I(ctx.created_at)}});
+        {"INSERT OR IGNORE INTO proj_chat_channels(id, workspace, creator, created_at, grp, kind) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         {Blob(ctx.object.view()), workspace,
+          ctx.user ? SqlValue(Blob(ctx.user->view())) : SqlValue(), I(ctx.created_at), group,
+          I(static_cast<uint8_t>(kind))}});
   }
 
   Status OnEntry(const object::AppContext& ctx, ByteView bytes,

@@ -2,7 +2,9 @@
 // inside a workspace group, whose single log field "events" carries chat entries
 // (apps/chat/entry.h). The projector keeps these tables (all in the replica's database):
 //
-//   proj_chat_channels   id, workspace, creator, created_at         (one row per channel)
+//   proj_chat_channels   id, workspace, creator, created_at, grp (the group it lives in:
+//                        the workspace, or a private channel's own group), kind
+//                        (0 public, 1 private, 2 direct; apps/chat/entry.h)
 //   proj_chat_meta       one row per rename / topic / archive entry that its author was
 //                        allowed to write; the value shown is the latest (created_at, vid)
 //   proj_chat_members    channel, user, joined: the latest join/leave per user
@@ -17,7 +19,10 @@
 //
 // Rules (each decided from the entry and its vertex's ACL context, or in SQL from facts that
 // are there in any order, so the proj_ tables depend only on the set of vertices applied):
-//  - rename and archive: the channel's creator or a workspace admin/owner; topic: anyone.
+//  - roles are those of the group the channel lives in: the workspace's for a public
+//    channel, the channel's own group's for a private channel or a direct conversation
+//    (whose creator is its owner).
+//  - rename and archive: the channel's creator or an admin/owner; topic: anyone.
 //  - join/leave: the user themselves, or an admin/owner.
 //  - edit: only the message's author's edits are shown; a deleted message keeps none.
 //  - delete: the author or an admin/owner; it wins over every edit in any order, and the
