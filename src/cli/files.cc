@@ -102,7 +102,8 @@ void RegisterFiles(CLI::App& app, Globals& g) {
       "written (to a temporary file, renamed into place).\n"
       "Example: topo --db bob.db file save topo-file:ae3f... ~/report.pdf");
   save->callback(Run(g, [&g] {
-    json j = SaveUntilSaved(g, "file.save", {{"ref", fargs.ref}, {"force", fargs.force}}, fargs.path);
+    json j =
+        SaveUntilSaved(g, "file.save", {{"ref", fargs.ref}, {"force", fargs.force}}, fargs.path);
     Print(g, j, SavedText(j, fargs.path));
   }));
 

@@ -309,7 +309,10 @@ Result<std::vector<Message>> Chat::WithFiles(const codec::ObjectId& workspace,
       "(?2 IS NULL OR m.channel = ?2) AND m.files IS NOT NULL AND m.deleted = 0 "
       "ORDER BY m.created_at DESC, m.id DESC LIMIT ?3");
   st.Bind(1, workspace);
-  if (channel) st.Bind(2, *channel); else st.BindNull(2);
+  if (channel)
+    st.Bind(2, *channel);
+  else
+    st.BindNull(2);
   st.Bind(3, static_cast<int64_t>(limit));
   return Load(st);
 }

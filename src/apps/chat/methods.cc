@@ -109,8 +109,10 @@ json MessageJson(Ctx& x, const Message& m) {
                         {"you", mt.kind == MentionKind::kUser && mt.key == x.me()}});
   json files = json::array();
   for (size_t i = 0; i < m.files.size(); ++i)
-    files.push_back({{"file", FileId(m.number, i + 1)}, {"ref", m.files[i].ref},
-                     {"name", m.files[i].name}, {"size", m.files[i].size}});
+    files.push_back({{"file", FileId(m.number, i + 1)},
+                     {"ref", m.files[i].ref},
+                     {"name", m.files[i].name},
+                     {"size", m.files[i].size}});
   json thread = nullptr;
   if (m.thread) {
     auto root = x.chat.MessageById(*m.thread);
@@ -343,7 +345,8 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                      {kWorkspace, kChannel, {"limit", "integer, optional: how many (default 50)"},
                       {"thread", "string, optional: a thread's root message: the thread"}},
                      "[{number, message, author_name, created_at, text, deleted, edited, "
-                     "thread, replies, reactions, mentions, files: [{file, ref, name, size}]}] oldest first",
+                     "thread, replies, reactions, mentions, files: [{file, ref, name, size}]}] "
+                     "oldest first",
                      {{"channel", "general"}, {"limit", 20}}},
                  [&n](const json& params) {
                    Ctx x(n, params);
