@@ -2,11 +2,10 @@
 # The topo demo (make demo): two replicas, alice and bob, edit the same objects offline and
 # converge by exchanging bundle files; then alice, bob, carol and alice's phone run as four
 # daemons on loopback that join one encrypted workspace through invite links and sync live
-# over QUIC (invite, accept, keys, roles, a linked device, the team chat, removal, a new
-# key epoch). Works in demo-out/
-# under the repository (wiped first) and checks every claim it prints; exits non-zero if
-# one does not hold.
-# Needs only bash, coreutils, grep, sed and the topo binary (no jq, no python).
+# over QUIC (invite, accept, keys, roles, a linked device, the team chat and a shared file,
+# removal, a new key epoch). Works in demo-out/ under the repository (wiped first) and checks
+# every claim it prints; exits non-zero if one does not hold.
+# Needs only bash, coreutils, cmp, grep, sed and the topo binary (no jq, no python).
 #
 # Usage: scripts/demo.sh [path/to/topo]   (default: build/bin/topo)
 set -euo pipefail
@@ -298,7 +297,7 @@ say phone "plan.count add 1"
 wait_for "bob sees the phone's write" 4 bob count object show "$plan"
 say bob "sees count 4"
 
-section "the team chats: #general, a thread, channels (one private), reactions, an edit, a delete"
+section "the team chats: #general, a thread, channels (one private), reactions, a file, an edit, a delete"
 # Waits (up to 30 s) until `as who ARGS...` prints a line containing `text`.
 wait_text() {  # what text who args...
   local what=$1 text=$2 who=$3 i
@@ -346,6 +345,17 @@ say bob "delete $typo (gone from every replica's tables; a tombstone remains)"
 welcome=$(number_of alice "Welcome to Acme")
 as alice edit "$welcome" "Welcome to Acme, @bob and @carol! Plans are in #design now." >/dev/null
 say alice "edit $welcome \"... Plans are in #design now.\""
+seq 1 200000 >q3-plan.txt  # 1.2 MB: two chunks
+as alice send-file q3-plan.txt -m "The Q3 plan, as a file" >/dev/null
+say alice "send-file q3-plan.txt -m \"The Q3 plan, as a file\" (chunked, encrypted; the message carries its reference)"
+wait_text "bob sees alice's file" "q3-plan.txt" bob files
+fid=$(as bob files | grep -F q3-plan.txt | cut -d' ' -f1 | head -1)
+as bob save-file "$fid" q3-plan-bob.txt >/dev/null
+if ! cmp -s q3-plan.txt q3-plan-bob.txt; then
+  echo "demo: bob's copy of q3-plan.txt differs from alice's" >&2
+  exit 1
+fi
+say bob "files -> $fid q3-plan.txt; save-file $fid q3-plan-bob.txt (fetched from alice's daemon; cmp: same bytes)"
 wait_text "carol sees the edit" "#design now" carol messages
 wait_text "carol sees the delete" "(deleted)" carol messages
 wait_text "carol sees #design" "#design" carol channels

@@ -47,8 +47,8 @@ void MessageLines(std::ostringstream& o, const json& m) {
   o << "\n";
   std::string extra;
   for (const auto& f : m["files"])
-    extra += (extra.empty() ? "" : "  ") + std::string("📎 ") + f["name"].get<std::string>() +
-             " (" + std::to_string(f["size"].get<uint64_t>()) + " bytes)";
+    extra += (extra.empty() ? "" : "  ") + std::string("📎 ") + f.value("file", "") + " " +
+             f["name"].get<std::string>() + " (" + SizeText(f["size"].get<uint64_t>()) + ")";
   for (const auto& r : m["reactions"])
     if (!m["deleted"].get<bool>())
           extra += (extra.empty() ? "" : "  ") + r["emoji"].get<std::string>() + " " +

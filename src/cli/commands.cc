@@ -164,6 +164,7 @@ void RegisterCommands(CLI::App& app, Globals& g) {
   RegisterDaemon(app, g);
   RegisterFiles(app, g);
   RegisterChat(app, g);
+  RegisterChatFiles(app, g);
 }
 
 }  // namespace topo::cli

@@ -1,4 +1,5 @@
-// The file commands: file add, save, status and list (the daemon's file.* methods).
+// The file commands: file add, save, status and list (the daemon's file.* methods), and the
+// save loop that the chat's save-file shares (cli/chat_file_commands.cc).
 #include <unistd.h>
 
 #include <chrono>
@@ -20,7 +21,17 @@ struct FileArgs {
 };
 FileArgs fargs;
 
-std::string Size(uint64_t bytes) {
+std::string Describe(const json& j) {
+  std::ostringstream o;
+  o << (j.value("name", "").empty() ? std::string("(no name)") : j["name"].get<std::string>())
+    << ", " << SizeText(j.value("size", uint64_t{0})) << " in " << j.value("chunks", uint64_t{0})
+    << " chunk(s)";
+  return o.str();
+}
+
+}  // namespace
+
+std::string SizeText(uint64_t bytes) {
   char buf[32];
   if (bytes < 1024) return std::to_string(bytes) + " bytes";
   const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
@@ -34,15 +45,31 @@ std::string Size(uint64_t bytes) {
   return buf;
 }
 
-std::string Describe(const json& j) {
-  std::ostringstream o;
-  o << (j.value("name", "").empty() ? std::string("(no name)") : j["name"].get<std::string>())
-    << ", " << Size(j.value("size", uint64_t{0})) << " in " << j.value("chunks", uint64_t{0})
-    << " chunk(s)";
-  return o.str();
+json SaveUntilSaved(Globals& g, const std::string& method, const json& params,
+                    const std::string& typed_path) {
+  const bool show = !g.json && ::isatty(STDERR_FILENO);
+  int64_t shown = -1;
+  for (;;) {
+    json j = CallWithPath(g, method, params, "path", typed_path);
+    if (j.value("state", "") == "saved") {
+      if (shown >= 0) std::cerr << "\n";
+      return j;
+    }
+    const int64_t percent = j.value("percent", int64_t{0});
+    if (show && percent != shown) {
+      std::cerr << "\rfetching " << percent << "%" << std::flush;
+      shown = percent;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
-}  // namespace
+std::string SavedText(const json& saved, const std::string& typed_path) {
+  const uint64_t fetched =
+      saved.contains("fetch") ? saved["fetch"].value("fetched", uint64_t{0}) : 0;
+  return "saved " + typed_path + ": " + Describe(saved) +
+         (fetched ? " (" + std::to_string(fetched) + " fetched from peers)" : "");
+}
 
 void RegisterFiles(CLI::App& app, Globals& g) {
   auto* file = app.add_subcommand("file", "Encrypted files: add, save, status, list");
@@ -75,26 +102,9 @@ void RegisterFiles(CLI::App& app, Globals& g) {
       "written (to a temporary file, renamed into place).\n"
       "Example: topo --db bob.db file save topo-file:ae3f... ~/report.pdf");
   save->callback(Run(g, [&g] {
-    json params{{"ref", fargs.ref}, {"force", fargs.force}};
-    const bool show = !g.json && ::isatty(STDERR_FILENO);
-    int64_t shown = -1;
-    for (;;) {
-      json j = CallWithPath(g, "file.save", params, "path", fargs.path);
-      if (j.value("state", "") == "saved") {
-        if (shown >= 0) std::cerr << "\n";
-        const uint64_t fetched = j.contains("fetch") ? j["fetch"].value("fetched", uint64_t{0}) : 0;
-        Print(g, j,
-              "saved " + fargs.path + ": " + Describe(j) +
-                  (fetched ? " (" + std::to_string(fetched) + " fetched from peers)" : ""));
-        return;
-      }
-      const int64_t percent = j.value("percent", int64_t{0});
-      if (show && percent != shown) {
-        std::cerr << "\rfetching " << percent << "%" << std::flush;
-        shown = percent;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    json j =
+        SaveUntilSaved(g, "file.save", {{"ref", fargs.ref}, {"force", fargs.force}}, fargs.path);
+    Print(g, j, SavedText(j, fargs.path));
   }));
 
   auto* status = file->add_subcommand("status", "Which chunks of a file this database holds");

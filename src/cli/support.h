@@ -60,6 +60,17 @@ void PrintPeers(Globals& g);
 void RegisterDaemon(CLI::App& app, Globals& g);
 // File commands (cli/files.cc).
 void RegisterFiles(CLI::App& app, Globals& g);
+// Calls a method that saves a file (file.save, chat.save_file) again every 100 ms until its
+// state is "saved", showing the percentage on stderr when that is a terminal; the last
+// answer. `typed_path` goes as the "path" parameter (CallWithPath).
+nlohmann::json SaveUntilSaved(Globals& g, const std::string& method, const nlohmann::json& params,
+                              const std::string& typed_path);
+// "saved PATH: NAME, SIZE in N chunk(s)", and how many chunks came from peers if any.
+std::string SavedText(const nlohmann::json& saved, const std::string& typed_path);
+// "512 bytes", "3.3 MiB".
+std::string SizeText(uint64_t bytes);
+// Files in the chat: send-file, files, save-file (cli/chat_file_commands.cc).
+void RegisterChatFiles(CLI::App& app, Globals& g);
 
 // Wraps a command body: failures become one line on stderr and exit status 1.
 std::function<void()> Run(Globals& g, std::function<void()> body);

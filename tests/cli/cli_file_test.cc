@@ -9,41 +9,12 @@
 #include <thread>
 
 #include "cli/cli_fixture.h"
+#include "cli/seeded_file.h"
 #include "codec/file.h"
 #include "node/daemon.h"
 
 namespace topo::cli_test {
 namespace {
-
-// Writes `bytes` seeded pseudo-random bytes to `path`, a MiB at a time.
-void WriteSeeded(const std::string& path, uint64_t bytes, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  std::string block;
-  for (uint64_t done = 0; done < bytes;) {
-    const uint64_t n = std::min<uint64_t>(bytes - done, 1 << 20);
-    block.resize(n);
-    for (uint64_t i = 0; i + 8 <= n; i += 8) {
-      uint64_t v = rng();
-      std::memcpy(&block[i], &v, 8);
-    }
-    for (uint64_t i = n - n % 8; i < n; ++i) block[i] = static_cast<char>(rng());
-    out.write(block.data(), static_cast<std::streamsize>(n));
-    done += n;
-  }
-  ASSERT_TRUE(out.good());
-}
-
-// sha256sum's digest of the file (streamed by the tool, not read into this process).
-std::string Sha256Of(const std::string& path) {
-  std::string cmd = "sha256sum '" + path + "'";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return "popen failed";
-  char buf[65] = {};
-  size_t n = std::fread(buf, 1, 64, p);
-  ::pclose(p);
-  return std::string(buf, n);
-}
 
 // The daemon's peak resident memory (VmHWM), in KiB.
 uint64_t PeakRssKib(const std::string& db_path) {

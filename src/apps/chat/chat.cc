@@ -439,6 +439,23 @@ Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, cons
   return Load(st);
 }
 
+Result<std::vector<Message>> Chat::WithFiles(const codec::ObjectId& workspace,
+                                             const std::optional<codec::ObjectId>& channel,
+                                             size_t limit) {
+  auto& st = r_.database().Prepare(
+      std::string(kMessageColumns) +
+      "JOIN proj_chat_channels c ON c.id = m.channel WHERE c.workspace = ?1 AND "
+      "(?2 IS NULL OR m.channel = ?2) AND m.files IS NOT NULL AND m.deleted = 0 "
+      "ORDER BY m.created_at DESC, m.id DESC LIMIT ?3");
+  st.Bind(1, workspace);
+  if (channel)
+    st.Bind(2, *channel);
+  else
+    st.BindNull(2);
+  st.Bind(3, static_cast<int64_t>(limit));
+  return Load(st);
+}
+
 Result<uint64_t> Chat::Unread(const codec::ObjectId& channel) {
   auto& st = r_.database().Prepare(
       "SELECT COUNT(*) FROM proj_chat_messages WHERE channel = ?1 AND deleted = 0 AND "

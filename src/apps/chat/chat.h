@@ -109,6 +109,11 @@ class Chat {
   Result<std::vector<Message>> Messages(const codec::ObjectId& channel, size_t limit,
                                         const std::optional<codec::VertexId>& thread);
   Result<std::vector<Message>> Search(const codec::ObjectId& workspace, const SearchQuery& q);
+  // The messages of the workspace (or of one channel) that carry files, newest first, at
+  // most `limit` (deleted ones carry none).
+  Result<std::vector<Message>> WithFiles(const codec::ObjectId& workspace,
+                                         const std::optional<codec::ObjectId>& channel,
+                                         size_t limit);
 
   // ---- read markers (this device's, not replicated) ----
   Result<uint64_t> Unread(const codec::ObjectId& channel);

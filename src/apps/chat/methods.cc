@@ -142,7 +142,11 @@ json MessageJson(Ctx& x, const Message& m) {
                         {"key", HexEncode(mt.key.view())},
                         {"you", mt.kind == MentionKind::kUser && mt.key == x.me()}});
   json files = json::array();
-  for (const auto& f : m.files) files.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
+  for (size_t i = 0; i < m.files.size(); ++i)
+    files.push_back({{"file", FileId(m.number, i + 1)},
+                     {"ref", m.files[i].ref},
+                     {"name", m.files[i].name},
+                     {"size", m.files[i].size}});
   json thread = nullptr;
   if (m.thread) {
     auto root = x.chat.MessageById(*m.thread);
@@ -462,7 +466,8 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                      {kWorkspace, kChannel, {"limit", "integer, optional: how many (default 50)"},
                       {"thread", "string, optional: a thread's root message: the thread"}},
                      "[{number, message, author_name, created_at, text, deleted, edited, "
-                     "thread, replies, reactions, mentions, files}] oldest first",
+                     "thread, replies, reactions, mentions, files: [{file, ref, name, size}]}] "
+                     "oldest first",
                      {{"channel", "general"}, {"limit", 20}}},
                  [&n](const json& params) {
                    Ctx x(n, params);
@@ -558,6 +563,8 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                                        {"was_unread", Check(x.chat.MarkRead(c.id))}});
                    return json{{"marked", marked}};
                  });
+
+  AddChatFileMethods(t, n);  // after chat.send: they reuse it
 }
 
 Status RegisterApp() {
