@@ -437,6 +437,8 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                                        {"was_unread", Check(x.chat.MarkRead(c.id))}});
                    return json{{"marked", marked}};
                  });
+
+  AddEventMethods(t, n);
 }
 
 Status RegisterApp() {

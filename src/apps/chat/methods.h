@@ -9,6 +9,8 @@
 namespace topo::apps::chat {
 
 void AddMethods(api::MethodTable& t, node::Node& n);
+// chat.events (apps/chat/methods_events.cc); AddMethods calls it.
+void AddEventMethods(api::MethodTable& t, node::Node& n);
 
 // Blueprint, projector and methods. Call once at start-up (the topo binary's main, tests'
 // main) before any replica opens. Idempotent.
