@@ -77,22 +77,32 @@ const char* const kJournalSchema[2] = {
 
 std::string_view EventKindName(EventKind k) {
   switch (k) {
-    case EventKind::kMessage: return "message";
-    case EventKind::kEdit: return "edit";
-    case EventKind::kDelete: return "delete";
-    case EventKind::kReaction: return "reaction";
-    case EventKind::kMember: return "member";
-    case EventKind::kChannel: return "channel";
+    case EventKind::kMessage:
+      return "message";
+    case EventKind::kEdit:
+      return "edit";
+    case EventKind::kDelete:
+      return "delete";
+    case EventKind::kReaction:
+      return "reaction";
+    case EventKind::kMember:
+      return "member";
+    case EventKind::kChannel:
+      return "channel";
   }
   return "unknown";
 }
 
 std::string_view ChannelChangeName(ChannelChange c) {
   switch (c) {
-    case ChannelChange::kCreated: return "created";
-    case ChannelChange::kName: return "name";
-    case ChannelChange::kTopic: return "topic";
-    case ChannelChange::kArchived: return "archived";
+    case ChannelChange::kCreated:
+      return "created";
+    case ChannelChange::kName:
+      return "name";
+    case ChannelChange::kTopic:
+      return "topic";
+    case ChannelChange::kArchived:
+      return "archived";
   }
   return "unknown";
 }
@@ -146,8 +156,14 @@ Result<EventPage> ReadEvents(object::Replica& r, Chat& chat, const EventQuery& q
         "WHERE j.seq > ?1 AND (?2 IS NULL OR c.workspace = ?2) AND (?3 IS NULL OR "
         "j.channel = ?3) ORDER BY j.seq LIMIT ?4");
     st.Bind(1, q.after);
-    if (q.workspace) st.Bind(2, *q.workspace); else st.BindNull(2);
-    if (q.channel) st.Bind(3, *q.channel); else st.BindNull(3);
+    if (q.workspace)
+      st.Bind(2, *q.workspace);
+    else
+      st.BindNull(2);
+    if (q.channel)
+      st.Bind(3, *q.channel);
+    else
+      st.BindNull(3);
     st.Bind(4, static_cast<int64_t>(q.limit));
     for (;;) {
       TOPO_ASSIGN_OR_RETURN(bool row, st.Step());

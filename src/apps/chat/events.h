@@ -34,8 +34,7 @@ extern const char* const kJournalSchema[2];
 
 // The write that journals an applied entry (OnEntry), or nothing for an entry that changes
 // nothing whoever reads it (a join or leave for someone else by a non-admin).
-std::optional<store::ProjectionWrite> JournalEntry(const object::AppContext& ctx,
-                                                   const Entry& e);
+std::optional<store::ProjectionWrite> JournalEntry(const object::AppContext& ctx, const Entry& e);
 // The write that journals a channel's creation (OnCreate).
 store::ProjectionWrite JournalCreate(const object::AppContext& ctx);
 
@@ -69,7 +68,7 @@ struct Event {
 };
 
 struct EventQuery {
-  int64_t after = 0;  // only events with seq > after
+  int64_t after = 0;                         // only events with seq > after
   std::optional<codec::ObjectId> workspace;  // only this workspace's channels
   std::optional<codec::ObjectId> channel;    // only this channel
   size_t limit = 100;                        // at most this many journal rows are read

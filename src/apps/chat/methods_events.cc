@@ -94,8 +94,9 @@ void AddEventMethods(api::MethodTable& t, node::Node& n) {
        "New messages, edits, deletes, reactions, joins and channel changes, in the order "
        "this device applied them (what `topo sub` streams)",
        {{"workspace", "string, optional: workspace id or prefix (default: the current one)"},
-        {"after", "integer, optional: only events with a larger seq (default: the journal's "
-                  "end, so only what comes next)"},
+        {"after",
+         "integer, optional: only events with a larger seq (default: the journal's "
+         "end, so only what comes next)"},
         {"channel", "string, optional: only this channel (#name, name or id prefix)"},
         {"limit", "integer, optional: at most this many (default 100, at most 1000)"}},
        "{events: [{seq, kind, at, vertex, channel, channel_name, author, author_name, you, "
@@ -103,8 +104,8 @@ void AddEventMethods(api::MethodTable& t, node::Node& n) {
        "kinds add number, message, message_author, message_author_name, text (as shown "
        "now: \"\" once deleted), deleted, edited, thread, mentions_you; reaction adds "
        "emoji, added; member adds member, member_name, joined; channel adds change "
-       "(created|name|topic|archived) and value. Pass `last` as the next call's `after`; "
-       "`more` is true when the journal has events past `last` (a full page)",
+       "(created|name|topic|archived) and value. Pass last as the next call's after; more "
+       "is true when the journal has events past last (the page was full)",
        {{"after", 0}, {"channel", "general"}}},
       [&n](const json& params) {
         api::Open o = api::OpenNode(n);
