@@ -164,6 +164,8 @@ void RegisterCommands(CLI::App& app, Globals& g) {
   RegisterDaemon(app, g);
   RegisterFiles(app, g);
   RegisterChat(app, g);
+  RegisterSub(app, g);
+  RegisterCompletions(app, g);
 }
 
 }  // namespace topo::cli

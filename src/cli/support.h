@@ -60,6 +60,9 @@ void PrintPeers(Globals& g);
 void RegisterDaemon(CLI::App& app, Globals& g);
 // File commands (cli/files.cc).
 void RegisterFiles(CLI::App& app, Globals& g);
+// `sub` (cli/sub_command.cc) and `completions` (cli/completions.cc).
+void RegisterSub(CLI::App& app, Globals& g);
+void RegisterCompletions(CLI::App& app, Globals& g);
 
 // Wraps a command body: failures become one line on stderr and exit status 1.
 std::function<void()> Run(Globals& g, std::function<void()> body);
