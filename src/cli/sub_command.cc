@@ -1,7 +1,9 @@
 // `topo sub`: streams the chat's events (apps/chat/events.h) as JSON lines, for bots and
 // UIs. The daemon answers chat.events at once (it cannot hold a request open), so this polls
 // it every kPollInterval and resumes each time after the last seq it was given.
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -41,11 +43,20 @@ void InstallStopHandlers() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
-// Sleeps for `d`, waking early when a stop was requested.
+// True once nobody reads stdout any more (the pipe's reader exited, the terminal hung up):
+// noticed while idle too, not only at the next event's write.
+bool ReaderGone() {
+  pollfd p{STDOUT_FILENO, 0, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+// Sleeps for `d`, waking early when a stop was requested or the reader went away.
 void Pause(std::chrono::milliseconds d) {
   const auto until = std::chrono::steady_clock::now() + d;
-  while (!stop_requested && std::chrono::steady_clock::now() < until)
+  while (!stop_requested && std::chrono::steady_clock::now() < until) {
+    if (ReaderGone()) stop_requested = 1;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace

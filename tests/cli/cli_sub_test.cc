@@ -106,13 +106,29 @@ class Running {
     ::kill(pid_, sig);
     return Wait();
   }
+  // Stops reading its output (as `| head -1` does) and returns its exit status.
+  int CloseOutput() {
+    ::close(fd_);
+    fd_ = -1;
+    return Wait();
+  }
 
   std::vector<json> lines;
 
  private:
+  // Its exit status; -1 when it is still running after 30 s (then it is killed).
   int Wait() {
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    pid_t done = 0;
+    while ((done = ::waitpid(pid_, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (done == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return -1;
     }
     pid_ = -1;
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -219,13 +235,20 @@ TEST_F(CliSubTest, StreamsASendAReactAndAnEditAsJsonLines) {
   EXPECT_NE(help.out.find("Example: topo sub"), std::string::npos) << help.out;
 }
 
-TEST_F(CliSubTest, SigtermEndsAStreamWithStatusZero) {
+TEST_F(CliSubTest, SigtermOrAGoneReaderEndsAStreamWithStatusZero) {
   Json("a.db", {"create-workspace", "--name", "acme", "--username", "alice"});
   Running sub(dir_.path(), {"--db", "a.db", "sub", "--after", "0"});
   ASSERT_TRUE(sub.started());
   // Its first line shows it is streaming (past setting up its signal handlers).
   ASSERT_TRUE(sub.ReadUntil([](const json&) { return true; }));
   EXPECT_EQ(sub.Stop(SIGTERM), 0);
+  // A reader that goes away (`topo sub | head -1`) ends it too, while it waits for events.
+  Running piped(dir_.path(), {"--db", "a.db", "sub", "--after", "0"});
+  ASSERT_TRUE(piped.started());
+  // All there is (the last of #general's creation is alice's join): it has nothing more
+  // to write, so only noticing the closed pipe can end it.
+  ASSERT_TRUE(piped.ReadUntil([](const json& e) { return e.value("kind", "") == "member"; }));
+  EXPECT_EQ(piped.CloseOutput(), 0);
 }
 
 TEST_F(CliSubTest, ASecondDaemonsMessageArrivesOnTheFirstsStream) {
