@@ -356,6 +356,22 @@ TEST_F(CliSubTest, CompletionScriptsNameEveryCommandAndBashRunsThem) {
     EXPECT_NE(r.out.find("'topo channel'"), std::string::npos) << shell;
     EXPECT_NE(r.out.find("until-idle"), std::string::npos) << shell;
   }
+  // Where zsh and fish are installed, they parse their scripts, and fish completes with it.
+  for (const char* shell : {"zsh", "fish"}) {
+    if (std::system((std::string("command -v ") + shell + " >/dev/null 2>&1").c_str()) != 0)
+      continue;
+    std::string file = Path(std::string("topo.") + shell);
+    WriteFile(file, Topo({"completions", shell}).out);
+    EXPECT_EQ(std::system((std::string(shell) + " -n " + file).c_str()), 0) << shell;
+  }
+  if (std::system("command -v fish >/dev/null 2>&1") == 0) {
+    std::string out = Path("fish-offered");
+    std::string cmd =
+        "fish -c 'source " + Path("topo.fish") + "; complete -C \"topo channel \"' > " + out;
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    EXPECT_NE(ReadFile(out).find("create\tCreate a public channel"), std::string::npos)
+        << ReadFile(out);
+  }
   EXPECT_NE(Topo({"completions", "zsh"}).out.find("#compdef topo"), std::string::npos);
   EXPECT_NE(Topo({"completions", "fish"}).out.find("complete -c topo"), std::string::npos);
 
