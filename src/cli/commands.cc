@@ -165,6 +165,8 @@ void RegisterCommands(CLI::App& app, Globals& g) {
   RegisterFiles(app, g);
   RegisterChat(app, g);
   RegisterChatFiles(app, g);
+  RegisterSub(app, g);
+  RegisterCompletions(app, g);
 }
 
 }  // namespace topo::cli

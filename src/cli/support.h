@@ -71,6 +71,9 @@ std::string SavedText(const nlohmann::json& saved, const std::string& typed_path
 std::string SizeText(uint64_t bytes);
 // Files in the chat: send-file, files, save-file (cli/chat_file_commands.cc).
 void RegisterChatFiles(CLI::App& app, Globals& g);
+// `sub` (cli/sub_command.cc) and `completions` (cli/completions.cc).
+void RegisterSub(CLI::App& app, Globals& g);
+void RegisterCompletions(CLI::App& app, Globals& g);
 
 // Wraps a command body: failures become one line on stderr and exit status 1.
 std::function<void()> Run(Globals& g, std::function<void()> body);

@@ -34,7 +34,7 @@ TEST(ChatRpcDocs, EveryChatMethodIsRegisteredAndDocumented) {
       EXPECT_NE(doc.find("| `" + param + "` |"), std::string::npos) << m->name << " " << param;
     if (m->name.rfind("chat.", 0) == 0) ++chat;
   }
-  EXPECT_EQ(chat, 19u);
+  EXPECT_EQ(chat, 23u);
   // create-workspace is wrapped to make #general.
   const api::MethodSpec* create = service.methods().Find("workspace.create");
   ASSERT_NE(create, nullptr);

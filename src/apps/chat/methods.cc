@@ -565,6 +565,7 @@ void AddMethods(api::MethodTable& t, node::Node& n) {
                  });
 
   AddChatFileMethods(t, n);  // after chat.send: they reuse it
+  AddEventMethods(t, n);
 }
 
 Status RegisterApp() {

@@ -9,6 +9,8 @@
 namespace topo::apps::chat {
 
 void AddMethods(api::MethodTable& t, node::Node& n);
+// chat.events (apps/chat/methods_events.cc); AddMethods calls it.
+void AddEventMethods(api::MethodTable& t, node::Node& n);
 
 // chat.send_file, chat.files, chat.save_file (apps/chat/methods_files.cc): files shared in
 // a channel. They reuse file.add, file.save and chat.send, which must be in `t` already.

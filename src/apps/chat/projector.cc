@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/chat/entry.h"
+#include "apps/chat/events.h"
 #include "object/blueprint.h"
 
 namespace topo::apps::chat {
@@ -68,6 +69,7 @@ class ChatProjector final : public object::AppProjector {
         "WHERE new.text IS NOT NULL; END",
         "CREATE TABLE IF NOT EXISTS chat_read(channel BLOB PRIMARY KEY, seq INTEGER NOT NULL) "
         "WITHOUT ROWID",
+        kJournalSchema[0], kJournalSchema[1],  // local: apps/chat/events.h
     };
   }
 
@@ -85,6 +87,7 @@ class ChatProjector final : public object::AppProjector {
   }
 
   Status OnCreate(const object::AppContext& ctx, ProjectionSink& sink) const override {
+    TOPO_RETURN_IF_ERROR(sink.Execute(JournalCreate(ctx)));  // apps/chat/events.h
     // A public channel belongs to the workspace it lives in; a private one names it.
     SqlValue group = ctx.group ? SqlValue(Blob(ctx.group->view())) : SqlValue();
     SqlValue workspace = group;
@@ -109,7 +112,9 @@ class ChatProjector final : public object::AppProjector {
     if (!e.ok()) return Status::Internal("chat entry applied unchecked: " + e.status().message());
     // Entries of a channel outside any group have no user: every rule below needs one.
     if (!ctx.user) return Status::Ok();
-    return std::visit([&](const auto& o) { return Project(ctx, o, sink); }, *e);
+    TOPO_RETURN_IF_ERROR(std::visit([&](const auto& o) { return Project(ctx, o, sink); }, *e));
+    auto journal = JournalEntry(ctx, *e);  // apps/chat/events.h: what `topo sub` streams
+    return journal ? sink.Execute(*journal) : Status::Ok();
   }
 
  private:
