@@ -10,6 +10,7 @@
 
 #include "apps/chat/chat.h"
 #include "apps/chat/events.h"
+#include "chat_fixture.h"
 #include "apps/chat/projector.h"
 #include "object/replica.h"
 #include "testing/temp_dir.h"
@@ -17,40 +18,6 @@
 
 namespace topo::apps::chat {
 namespace {
-
-using testing::TempDir;
-
-struct Device {
-  crypto::SigningKey user = crypto::SigningKey::Generate();
-  crypto::SigningKey key = crypto::SigningKey::Generate();
-  crypto::BoxKey box = crypto::BoxKey::Generate();
-  codec::DeviceCertificate cert;
-  std::unique_ptr<object::Replica> replica;
-
-  explicit Device(const std::string& name) {
-    EXPECT_TRUE(Register().ok());
-    cert = *codec::MakeDeviceCertificate(user, key.public_key(), box.public_key(), name, 1);
-    replica = Open();
-  }
-  std::unique_ptr<object::Replica> Open() {
-    object::ReplicaOptions o;
-    o.box = &box;
-    auto r = object::Replica::Open(":memory:", key.Clone(), o);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? std::move(r).value() : nullptr;
-  }
-  object::Replica& operator*() { return *replica; }
-  object::Replica* operator->() { return replica.get(); }
-  Chat chat() { return Chat(*replica, user.public_key()); }
-};
-
-void Send(TempDir& dir, object::Replica& from, object::Replica& to) {
-  std::string path = dir.File("bundle");
-  ASSERT_TRUE(from.ExportBundle(path).ok());
-  auto r = to.ImportBundle(path);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  for (const auto& p : r->problems) ADD_FAILURE() << "import problem: " << p;
-}
 
 // The journal's vertex ids, in seq order, straight from the table.
 std::vector<codec::VertexId> JournalVertices(object::Replica& r) {
