@@ -8,28 +8,12 @@
 #include <iostream>
 
 #include "bench/benches.h"
+#include "bench/group_fixture.h"
 #include "codec/object_payload.h"
 #include "object/replica.h"
 
 namespace topo::bench {
 namespace {
-
-struct Member {
-  crypto::SigningKey user = crypto::SigningKey::Generate();
-  crypto::SigningKey key = crypto::SigningKey::Generate();
-  crypto::BoxKey box = crypto::BoxKey::Generate();
-  codec::DeviceCertificate cert;
-  Member() {
-    cert = Check(codec::MakeDeviceCertificate(user, key.public_key(), box.public_key(), "bench", 1),
-                 "certificate");
-  }
-};
-
-std::unique_ptr<object::Replica> OpenAt(const std::string& path, const Member& m) {
-  object::ReplicaOptions o;
-  o.box = &m.box;
-  return Check(object::Replica::Open(path, m.key.Clone(), o), "open " + path);
-}
 
 // N content vertices on `object`, a chain, authors taking turns. With a group, each names
 // `group_heads` in refs and is sealed under `epoch`; without, the payload is plain.
@@ -88,36 +72,8 @@ Json RunAcl(const AclOptions& options) {
   Member& owner = members[0];
   auto group_replica = OpenAt(dir.File("owner.db"), owner);
   Stopwatch setup;
-  auto group = Check(group_replica->CreateGroup(owner.cert, false), "create group");
-
-  // M - 1 joins through one unlimited invite, each built on the one before (as joiners that
-  // hold the group would), then one share-keys for all of them.
-  auto link = Check(group_replica->Invite(group, {}), "invite");
-  auto secret = crypto::SecretBytes::CopyOf(link.secret.view());
-  auto invite_key = codec::InviteSigningKey(secret);
-  std::vector<Bytes> joins;
-  codec::VertexId prev = link.invite;
-  uint64_t depth = link.invite_depth, created = link.invite_created_at;
-  for (size_t i = 1; i < members.size(); ++i) {
-    codec::JoinOp join{link.invite, members[i].cert, {}};
-    join.proof =
-        invite_key.Sign(codec::InviteProofDigest(group, link.invite, members[i].cert).view());
-    codec::Vertex v;
-    v.type = codec::kGroupOpType;
-    v.object_id = group;
-    v.parents = {prev};
-    v.depth = ++depth;
-    v.created_at = ++created;
-    v.payload = codec::EncodeGroupOp(join);
-    Check(codec::SignVertex(v, members[i].key), "sign join");
-    prev = v.id;
-    joins.push_back(codec::EncodeVertex(v));
-  }
-  auto joined = Check(group_replica->Ingest(joins), "ingest joins");
-  Expect(joined.stats.applied == members.size() - 1, "every join applies");
-  Check(group_replica->HealKeys(group), "share keys");
+  auto group = MakeGroup(*group_replica, members, false);
   auto st = Check(group_replica->GroupStateOf(group), "group state");
-  Expect(st.members().size() == members.size(), "the group has every member");
   double setup_ms = setup.Ms();
 
   // The object inside the group, and the content.

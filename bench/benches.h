@@ -19,6 +19,9 @@
 //   sync    two real daemons (build/bin/topo) on loopback: a fresh one joins a workspace and
 //           catches up with the N vertices of one object: events/s against Ed25519
 //           verifies/s, the receiver's peak RSS, bytes on the wire.
+//   chat    a workspace of N chat messages over 20 channels: a fresh member replica ingests
+//           them with the chat's tables and search index (events/s against `ingest` on as
+//           many vertices, in the same run), then views a channel and searches.
 //   latency two nodes in this process, connected over QUIC on loopback: time from a local
 //           write on one to its commit on the other, p50 / p99 / max.
 #pragma once
@@ -29,6 +32,7 @@
 #include "bench/harness.h"
 #include "bench/profiled_pipeline.h"
 #include "bench/workload.h"
+#include "object/replica.h"
 
 namespace topo::bench {
 
@@ -52,6 +56,16 @@ struct IngestChildOptions {
 };
 // The timed part of `ingest`, run in the child process.
 Json RunIngestChild(const IngestChildOptions& options);
+
+// Hands the bundle to replica.Ingest in chunks of `chunk` vertices (progress on stderr),
+// timed; checks that all `events` applied and none was rejected or invalid.
+struct ChunkedIngest {
+  graph::IngestStats stats;
+  double seconds = 0;
+  double cpu_s = 0;  // this process, every thread
+};
+ChunkedIngest IngestInChunks(object::Replica& replica, const std::string& bundle, size_t chunk,
+                           uint64_t events, const std::string& label);
 
 struct ProfileOptions {
   GraphShape shape;
@@ -122,6 +136,35 @@ struct LatencyOptions {
   uint64_t timeout_ms = 5000;  // a write not applied on b by then counts as lost (a failure)
 };
 Json RunLatency(const LatencyOptions& options);
+
+// topo-bench chat (bench/chat_bench.cc).
+struct ChatOptions {
+  uint64_t messages = 100'000;  // posts (reactions, edits and deletes come on top)
+  unsigned channels = 20;
+  unsigned members = 8;      // member devices: all but the last write, the last receives
+  uint64_t window = 10'000;  // shuffle window, as ingest's; 0 = whole set
+  unsigned threads = 0;      // signature-check threads; 0 = one per core
+  size_t chunk = 8 * 4096;   // vertices per Replica::Ingest call
+  uint64_t seed = 1;
+  bool no_fts = false;      // experiment: ingest without the search index's triggers
+  std::vector<std::string> sql;  // experiment: statements run on the receiver before ingest
+  bool skip_plain = false;  // do not run the plain ingest (no ingest_ratio)
+  bool keep = false;        // keep the temporary directory
+};
+Json RunChat(const ChatOptions& options);
+
+struct ChatChildOptions {
+  std::string setup, bundle, db;
+  uint64_t seed = 1;
+  unsigned member = 0;
+  uint64_t events = 0;
+  unsigned threads = 0;
+  size_t chunk = 8 * 4096;
+  bool no_fts = false;
+  std::vector<std::string> sql;
+};
+// The timed part of `chat` (ingest, views, searches), run in the child process.
+Json RunChatChild(const ChatChildOptions& options);
 
 struct OpenChildOptions {
   std::string db, object_hex;

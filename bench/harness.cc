@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -140,6 +141,12 @@ ChildResult RunChild(const std::vector<std::string>& args) {
   }
   r.maxrss_kb = static_cast<uint64_t>(ru.ru_maxrss);
   return r;
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size(), std::max<size_t>(rank, 1)) - 1];
 }
 
 Json GoalVerdict(bool at_goal_size, bool met, const std::string& goal_size) {

@@ -103,6 +103,9 @@ struct ChildResult {
 // through; its stdout must be one JSON object. Throws Failure when the child fails.
 ChildResult RunChild(const std::vector<std::string>& args);
 
+// The p-quantile (0 < p <= 1, nearest rank) of `sorted` (ascending); 0 when empty.
+double Percentile(const std::vector<double>& sorted, double p);
+
 // A goal's verdict: true or false when the run is at the size the goal names, else the
 // string "not judged (the goal is at <size>)".
 Json GoalVerdict(bool at_goal_size, bool met, const std::string& goal_size);

@@ -110,12 +110,6 @@ class Arrivals {
   std::map<std::string, SteadyClock::time_point> at_;
 };
 
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size(), std::max<size_t>(rank, 1)) - 1];
-}
-
 }  // namespace
 
 Json RunLatency(const LatencyOptions& options) {

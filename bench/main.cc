@@ -10,6 +10,7 @@
 //   topo-bench quic [--mib N] [--message-kib M] [--json]
 //   topo-bench sync --events N [--low-memory] [--dir D] [--json]
 //   topo-bench latency --messages M [--json]
+//   topo-bench chat --messages N [--channels C] [--window W] [--no-fts] [--json]
 //   topo-bench all    [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
@@ -215,6 +216,27 @@ int main(int argc, char** argv) {
   latency_cmd->add_option("--warmup", latency.warmup, "writes not counted")->capture_default_str();
   latency_cmd->add_flag("--json", json, "one JSON object on stdout");
 
+  ChatOptions chat;
+  auto* chat_cmd = app.add_subcommand(
+      "chat", "a workspace of N chat messages: ingest with projections, view, search");
+  chat_cmd->add_option("--messages", chat.messages, "posts")->capture_default_str();
+  chat_cmd->add_option("--channels", chat.channels, "channels")->capture_default_str();
+  chat_cmd->add_option("--members", chat.members, "member devices (the last one receives)")
+      ->capture_default_str();
+  chat_cmd->add_option("--window", chat.window, "shuffle window; 0 = whole set")
+      ->capture_default_str();
+  chat_cmd->add_option("--threads", chat.threads, "signature-check threads; 0 = per core")
+      ->capture_default_str();
+  chat_cmd->add_option("--chunk", chat.chunk, "vertices per Replica::Ingest call")
+      ->capture_default_str();
+  chat_cmd->add_option("--seed", chat.seed, "generator seed")->capture_default_str();
+  chat_cmd->add_flag("--no-fts", chat.no_fts, "experiment: ingest without the search index");
+  chat_cmd->add_option("--sql", chat.sql,
+                       "experiment: a statement the receiver runs before the ingest (repeatable)");
+  chat_cmd->add_flag("--skip-plain", chat.skip_plain, "do not run the plain ingest for the ratio");
+  chat_cmd->add_flag("--keep", chat.keep, "keep the temporary directory");
+  chat_cmd->add_flag("--json", json, "one JSON object on stdout");
+
   auto* all_cmd =
       app.add_subcommand("all", "ingest 100k, merge 20k, open 100k, sync 100k, latency 1,000");
   all_cmd->add_flag("--json", json, "one JSON object on stdout");
@@ -229,6 +251,18 @@ int main(int argc, char** argv) {
   ingest_child_cmd->add_option("--threads", ingest_child.threads);
   ingest_child_cmd->add_option("--chunk", ingest_child.chunk);
   AddSqliteOptions(ingest_child_cmd, ingest_child.sqlite);
+  ChatChildOptions chat_child;
+  auto* chat_child_cmd = app.add_subcommand("chat-child", "")->group("");
+  chat_child_cmd->add_option("--setup", chat_child.setup)->required();
+  chat_child_cmd->add_option("--bundle", chat_child.bundle)->required();
+  chat_child_cmd->add_option("--db", chat_child.db)->required();
+  chat_child_cmd->add_option("--seed", chat_child.seed);
+  chat_child_cmd->add_option("--member", chat_child.member);
+  chat_child_cmd->add_option("--events", chat_child.events)->required();
+  chat_child_cmd->add_option("--threads", chat_child.threads);
+  chat_child_cmd->add_option("--chunk", chat_child.chunk);
+  chat_child_cmd->add_flag("--no-fts", chat_child.no_fts);
+  chat_child_cmd->add_option("--sql", chat_child.sql);
   OpenChildOptions open_child;
   auto* open_child_cmd = app.add_subcommand("open-child", "")->group("");
   open_child_cmd->add_option("--db", open_child.db)->required();
@@ -256,6 +290,8 @@ int main(int argc, char** argv) {
       Print("sync", RunSync(sync), json);
     } else if (latency_cmd->parsed()) {
       Print("latency", RunLatency(latency), json);
+    } else if (chat_cmd->parsed()) {
+      Print("chat", RunChat(chat), json);
     } else if (sync_sim_cmd->parsed()) {
       Print("sync-sim", RunSyncSim(sync_sim), json);
     } else if (reconcile_cmd->parsed()) {
@@ -290,6 +326,8 @@ int main(int argc, char** argv) {
       if (json) Print("all", all, true);
     } else if (ingest_child_cmd->parsed()) {
       std::cout << RunIngestChild(ingest_child).dump() << std::endl;
+    } else if (chat_child_cmd->parsed()) {
+      std::cout << RunChatChild(chat_child).dump() << std::endl;
     } else if (open_child_cmd->parsed()) {
       std::cout << RunOpenChild(open_child).dump() << std::endl;
     }

@@ -63,6 +63,51 @@ OpMix ParseOpMix(const std::string& name) {
   throw Failure{"unknown op mix \"" + name + "\" (known: small, map)"};
 }
 
+SignedBundleWriter::SignedBundleWriter(const std::string& path, std::string progress_label,
+                                       uint64_t expected)
+    : writer_(path), progress_(std::move(progress_label), expected) {
+  Check(writer_.status(), "bundle " + path);
+  records_.reserve(expected);
+}
+
+void SignedBundleWriter::Add(codec::Vertex v, const crypto::SigningKey& key) {
+  batch_.push_back(std::move(v));
+  batch_keys_.push_back(&key);
+  if (batch_.size() == kSignBatch) Flush();
+}
+
+void SignedBundleWriter::Flush() {
+  std::vector<Bytes> raws(batch_.size());
+  auto sign = [&](size_t begin, size_t end) {
+    for (size_t j = begin; j < end; ++j) {
+      batch_[j].signature = batch_keys_[j]->Sign(batch_[j].id.view());
+      raws[j] = codec::EncodeVertex(batch_[j]);
+    }
+  };
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  size_t per = (batch_.size() + threads - 1) / threads;
+  for (unsigned t = 0; t < threads; ++t) {
+    size_t b = t * per, e = std::min(batch_.size(), b + per);
+    if (b < e) pool.emplace_back(sign, b, e);
+  }
+  for (auto& th : pool) th.join();
+  for (const Bytes& raw : raws) {
+    offset_ += VarintLength(raw.size());
+    records_.push_back({offset_, static_cast<uint32_t>(raw.size())});
+    offset_ += raw.size();
+    Check(writer_.Add(raw), "writing bundle");
+  }
+  batch_.clear();
+  batch_keys_.clear();
+  progress_.Update(records_.size());
+}
+
+void SignedBundleWriter::Finish() {
+  Flush();
+  Check(writer_.Finish(), "finishing bundle");
+}
+
 GeneratedObject GenerateObject(const GraphShape& shape, const std::string& path) {
   Expect(shape.events >= 1, "at least one vertex (the genesis)");
   Expect(shape.authors >= 1 && shape.authors <= codec::kMaxParents, "1..64 authors");
@@ -76,59 +121,25 @@ GeneratedObject GenerateObject(const GraphShape& shape, const std::string& path)
   const uint32_t f_props = FieldIndex(*doc, "props");
 
   GeneratedObject out;
-  out.records.reserve(shape.events);
-  codec::BundleWriter writer(path);
-  Check(writer.status(), "bundle " + path);
-  uint64_t offset = 9;  // magic and version
-  auto write = [&](const Bytes& raw) {
-    offset += VarintLength(raw.size());
-    out.records.push_back({offset, static_cast<uint32_t>(raw.size())});
-    offset += raw.size();
-    Check(writer.Add(raw), "writing bundle");
-  };
+  SignedBundleWriter writer(path, "generate", shape.events);
 
   // Genesis, by author 0.
   codec::Vertex g;
   g.type = codec::kGenesisType;
   g.created_at = kBaseTimeMs;
+  g.author = keys[0].public_key();
   codec::GenesisPayload gp{"doc", {}};
   for (auto& b : gp.nonce.bytes) b = static_cast<uint8_t>(rng());
   g.payload = codec::EncodeGenesisPayload(gp);
-  Check(codec::SignVertex(g, keys[0]), "signing genesis");
-  write(codec::EncodeVertex(g));
+  g.id = codec::ComputeVertexId(g);
   out.object = g.id;
+  writer.Add(std::move(g), keys[0]);
 
   std::vector<Tip> tips(shape.authors, Tip{g.id, 0});
   std::vector<Tip> heads{Tip{g.id, 0}};
   int64_t count = 0;
   std::string title;
   Json props = Json::object();
-
-  std::vector<codec::Vertex> batch;
-  std::vector<unsigned> batch_author;
-  std::vector<Bytes> raws;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  Progress progress("generate", shape.events);
-  auto flush = [&] {
-    raws.assign(batch.size(), Bytes());
-    auto sign = [&](size_t begin, size_t end) {
-      for (size_t j = begin; j < end; ++j) {
-        batch[j].signature = keys[batch_author[j]].Sign(batch[j].id.view());
-        raws[j] = codec::EncodeVertex(batch[j]);
-      }
-    };
-    std::vector<std::thread> pool;
-    size_t per = (batch.size() + threads - 1) / threads;
-    for (unsigned t = 0; t < threads; ++t) {
-      size_t b = t * per, e = std::min(batch.size(), b + per);
-      if (b < e) pool.emplace_back(sign, b, e);
-    }
-    for (auto& th : pool) th.join();
-    for (const Bytes& raw : raws) write(raw);
-    batch.clear();
-    batch_author.clear();
-    progress.Update(out.records.size());
-  };
 
   for (uint64_t i = 1; i < shape.events; ++i) {
     codec::Vertex v;
@@ -181,12 +192,10 @@ GeneratedObject GenerateObject(const GraphShape& shape, const std::string& path)
 
     tips[a] = Tip{v.id, v.depth};
     heads.push_back(tips[a]);
-    batch.push_back(std::move(v));
-    batch_author.push_back(a);
-    if (batch.size() == kSignBatch) flush();
+    writer.Add(std::move(v), keys[a]);
   }
-  flush();
-  Check(writer.Finish(), "finishing bundle");
+  writer.Finish();
+  out.records = std::move(writer.records());
   out.vertices = out.records.size();
   out.bundle_bytes = FileSize(path);
   out.expected = Json{{"count", count}};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/harness.h"
+#include "codec/bundle.h"
 #include "codec/vertex.h"
 
 namespace topo::bench {
@@ -53,6 +54,30 @@ struct GeneratedObject {
   std::vector<RecordSpan> records;  // in file (generation, parents-first) order
   // What Replica::Show must return for the fields the ops touch.
   Json expected;
+};
+
+// Appends vertices to a bundle file, signing them in batches on every core, and notes where
+// each record lies. Memory holds one batch. Progress goes to stderr.
+class SignedBundleWriter {
+ public:
+  SignedBundleWriter(const std::string& path, std::string progress_label, uint64_t expected);
+  // `v` has every field but id and signature final; `key` is its author's and must outlive
+  // Finish().
+  void Add(codec::Vertex v, const crypto::SigningKey& key);
+  // Signs and writes what is pending and closes the file.
+  void Finish();
+  uint64_t count() const { return records_.size() + batch_.size(); }
+  std::vector<RecordSpan>& records() { return records_; }
+
+ private:
+  void Flush();
+
+  codec::BundleWriter writer_;
+  uint64_t offset_ = 9;  // magic and version
+  std::vector<RecordSpan> records_;
+  std::vector<codec::Vertex> batch_;
+  std::vector<const crypto::SigningKey*> batch_keys_;
+  Progress progress_;
 };
 
 // Writes the vertices of one object to a bundle at `path`, parents before children.
