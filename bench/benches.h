@@ -146,7 +146,6 @@ struct ChatOptions {
   unsigned threads = 0;      // signature-check threads; 0 = one per core
   size_t chunk = 8 * 4096;   // vertices per Replica::Ingest call
   uint64_t seed = 1;
-  bool no_fts = false;      // experiment: ingest without the search index's triggers
   std::vector<std::string> sql;  // experiment: statements run on the receiver before ingest
   bool skip_plain = false;  // do not run the plain ingest (no ingest_ratio)
   bool keep = false;        // keep the temporary directory
@@ -160,7 +159,6 @@ struct ChatChildOptions {
   uint64_t events = 0;
   unsigned threads = 0;
   size_t chunk = 8 * 4096;
-  bool no_fts = false;
   std::vector<std::string> sql;
 };
 // The timed part of `chat` (ingest, views, searches), run in the child process.

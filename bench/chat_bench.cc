@@ -282,7 +282,6 @@ Json RunChat(const ChatOptions& options) {
       "--seed", std::to_string(options.seed), "--member", std::to_string(options.members - 1),
       "--events", std::to_string(e.vertices), "--threads", std::to_string(options.threads),
       "--chunk", std::to_string(options.chunk)};
-  if (options.no_fts) args.push_back("--no-fts");
   for (const auto& sql : options.sql) args.insert(args.end(), {"--sql", sql});
   ChildResult child = RunChild(args);
   const std::string load_mid = LoadAverage();
@@ -343,7 +342,6 @@ Json RunChat(const ChatOptions& options) {
   d["load_average_after"] = LoadAverage();
   d["threads"] = c["threads"];
   d["window"] = options.window == 0 ? Json("whole set") : Json(options.window);
-  d["fts"] = !options.no_fts;
   if (!options.sql.empty()) d["sql"] = options.sql;
   d["posts"] = e.posts;
   d["thread_replies"] = e.replies;
@@ -379,11 +377,6 @@ Json RunChatChild(const ChatChildOptions& options) {
   auto groups = Check(replica->ListGroups(), "groups");
   Expect(groups.size() == 1, "the receiver holds one workspace");
   const codec::ObjectId workspace = groups[0];
-  if (options.no_fts) {
-    // Experiment: no search index (the triggers come back when the replica reopens).
-    Check(replica->database().Exec("DROP TRIGGER chat_fts_insert"), "dropping a trigger");
-    Check(replica->database().Exec("DROP TRIGGER chat_fts_update"), "dropping a trigger");
-  }
 
   for (const auto& sql : options.sql) Check(replica->database().Exec(sql), sql);
 

@@ -10,7 +10,7 @@
 //   topo-bench quic [--mib N] [--message-kib M] [--json]
 //   topo-bench sync --events N [--low-memory] [--dir D] [--json]
 //   topo-bench latency --messages M [--json]
-//   topo-bench chat --messages N [--channels C] [--window W] [--no-fts] [--json]
+//   topo-bench chat --messages N [--channels C] [--window W] [--sql S] [--json]
 //   topo-bench all    [--json]
 //
 // Figures go to stdout (one JSON object with --json); progress goes to stderr. Exit status 1
@@ -230,7 +230,6 @@ int main(int argc, char** argv) {
   chat_cmd->add_option("--chunk", chat.chunk, "vertices per Replica::Ingest call")
       ->capture_default_str();
   chat_cmd->add_option("--seed", chat.seed, "generator seed")->capture_default_str();
-  chat_cmd->add_flag("--no-fts", chat.no_fts, "experiment: ingest without the search index");
   chat_cmd->add_option("--sql", chat.sql,
                        "experiment: a statement the receiver runs before the ingest (repeatable)");
   chat_cmd->add_flag("--skip-plain", chat.skip_plain, "do not run the plain ingest for the ratio");
@@ -261,7 +260,6 @@ int main(int argc, char** argv) {
   chat_child_cmd->add_option("--events", chat_child.events)->required();
   chat_child_cmd->add_option("--threads", chat_child.threads);
   chat_child_cmd->add_option("--chunk", chat_child.chunk);
-  chat_child_cmd->add_flag("--no-fts", chat_child.no_fts);
   chat_child_cmd->add_option("--sql", chat_child.sql);
   OpenChildOptions open_child;
   auto* open_child_cmd = app.add_subcommand("open-child", "")->group("");
