@@ -113,6 +113,18 @@ TEST_F(ChatConvergence, ConcurrentEditsDeletesAndReactionsConvergeInAnyOrder) {
     // One vertex at a time, so each arrives in its own transaction in this order.
     for (auto& raw : raws) ASSERT_TRUE(copy->Ingest({raw}).ok());
     EXPECT_EQ(Dump(*copy), want) << "order " << order;
+    // The search index agrees with the messages, whatever came first.
+    EXPECT_TRUE(
+        copy->database().Exec("INSERT INTO chat_fts(chat_fts) VALUES('integrity-check')").ok())
+        << "order " << order;
+    Chat reader(*copy, bob.user.public_key());
+    auto hits = reader.Search(group, SearchQuery{"plan", {}, {}, 0, 0, 10});
+    ASSERT_TRUE(hits.ok());
+    ASSERT_EQ(hits->size(), 1u) << "order " << order;
+    EXPECT_EQ(hits->front().text, "plan v3");
+    auto typo = reader.Search(group, SearchQuery{"typo", {}, {}, 0, 0, 10});
+    ASSERT_TRUE(typo.ok());
+    EXPECT_TRUE(typo->empty()) << "order " << order;
   }
 }
 

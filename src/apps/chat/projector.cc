@@ -55,12 +55,13 @@ class ChatProjector final : public object::AppProjector {
         "channel BLOB NOT NULL, user BLOB NOT NULL, emoji TEXT NOT NULL, present INTEGER NOT "
         "NULL, at INTEGER NOT NULL, vid BLOB NOT NULL, PRIMARY KEY(target, user, emoji)) "
         "WITHOUT ROWID",
-        // Search: an external-content FTS5 index over the current text, kept by triggers.
+        // Search: an external-content FTS5 index over the current text, kept by a trigger
+        // (updates) and the post's projection (inserts).
         "CREATE VIRTUAL TABLE IF NOT EXISTS chat_fts USING fts5(text, "
         "content='proj_chat_messages', content_rowid='rowid')",
-        "CREATE TRIGGER IF NOT EXISTS chat_fts_insert AFTER INSERT ON proj_chat_messages "
-        "WHEN new.text IS NOT NULL BEGIN "
-        "INSERT INTO chat_fts(rowid, text) VALUES (new.rowid, new.text); END",
+        // Inserts are indexed by the post's projection (Project(Post)); this trigger was
+        // the way before, and databases made then have it.
+        "DROP TRIGGER IF EXISTS chat_fts_insert",
         "CREATE TRIGGER IF NOT EXISTS chat_fts_update AFTER UPDATE OF text ON proj_chat_messages "
         "BEGIN "
         "INSERT INTO chat_fts(chat_fts, rowid, text) SELECT 'delete', old.rowid, old.text "
@@ -129,6 +130,15 @@ class ChatProjector final : public object::AppProjector {
       "EXISTS (SELECT 1 FROM proj_chat_deletes d WHERE d.target = m.id AND d.channel = m.channel "
       "AND (d.admin = 1 OR d.user = m.author))";
 
+  // kDeleted and the author's latest edit for a message not inserted yet: ?1 its id, ?2 its
+  // channel, ?3 its author.
+  static constexpr const char* kPostDeleted =
+      "EXISTS (SELECT 1 FROM proj_chat_deletes d WHERE d.target = ?1 AND d.channel = ?2 "
+      "AND (d.admin = 1 OR d.user = ?3))";
+  static constexpr const char* kLatestEdit =
+      "FROM proj_chat_edits e WHERE e.target = ?1 AND e.channel = ?2 AND e.user = ?3 "
+      "ORDER BY e.at DESC, e.vid DESC LIMIT 1";
+
   Status Project(const object::AppContext& ctx, const Post& p, ProjectionSink& sink) const {
     Bytes mentions;
     for (const auto& m : p.mentions) {
@@ -141,30 +151,35 @@ class ChatProjector final : public object::AppProjector {
       for (const auto& f : p.files) a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
       files = a.dump();
     }
+    static const std::string kInsertPost =
+        std::string("INSERT OR IGNORE INTO proj_chat_messages(id, channel, author, device, "
+                    "created_at, thread, text, mentions, files, edited_at, edit_vid, deleted) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ") +
+        kPostDeleted + " THEN NULL ELSE COALESCE((SELECT e.text " + kLatestEdit +
+        "), ?7) END, CASE WHEN " + kPostDeleted + " THEN NULL ELSE ?8 END, CASE WHEN " +
+        kPostDeleted + " THEN NULL ELSE ?9 END, CASE WHEN " + kPostDeleted +
+        " THEN NULL ELSE (SELECT e.at " + kLatestEdit + ") END, CASE WHEN " + kPostDeleted +
+        " THEN NULL ELSE (SELECT e.vid " + kLatestEdit + ") END, " + kPostDeleted + ")";
     Bytes id = Blob(ctx.vertex.view());
     Bytes channel = Blob(ctx.object.view());
     Bytes author = Blob(ctx.user->view());
     return Run(
         sink,
-        {{"INSERT OR IGNORE INTO proj_chat_messages(id, channel, author, device, created_at, "
-          "thread, text, mentions, files) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        {// The row as it ends up, in one insert: with the author's latest edit, or deleted,
+         // when an edit or a delete arrived first (content waiting for a key applies late).
+         // No statement here updates the text: a statement that can fire a trigger writing
+         // chat_fts runs in a statement journal, and FTS5 flushes its pending terms at every
+         // such savepoint, one index segment per message instead of per transaction.
+         {kInsertPost,
           {id, channel, author, Blob(ctx.device.view()), I(ctx.created_at),
            p.thread ? SqlValue(Blob(p.thread->view())) : SqlValue(), p.text,
            mentions.empty() ? SqlValue() : SqlValue(mentions),
            files.empty() ? SqlValue() : SqlValue(files)}},
-         // Edits that arrived first (content waiting for a key applies late): the latest of
-         // the author's wins.
-         {"UPDATE proj_chat_messages AS m SET (text, edited_at, edit_vid) = "
-          "(SELECT e.text, e.at, e.vid FROM proj_chat_edits e WHERE e.target = m.id AND "
-          "e.channel = m.channel AND e.user = m.author ORDER BY e.at DESC, e.vid DESC LIMIT 1) "
-          "WHERE m.id = ?1 AND EXISTS (SELECT 1 FROM proj_chat_edits e WHERE e.target = m.id AND "
-          "e.channel = m.channel AND e.user = m.author)",
-          {id}},
-         // A delete that arrived first.
-         {std::string("UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, "
-                      "files = NULL, edited_at = NULL, edit_vid = NULL, deleted = 1 "
-                      "WHERE m.id = ?1 AND ") +
-              kDeleted,
+         // Indexed here rather than by a trigger (see above): a post is applied once, so its
+         // row was just inserted. A message deleted before its post arrived is indexed with
+         // no text, so it matches nothing.
+         {"INSERT INTO chat_fts(rowid, text) VALUES ((SELECT rowid FROM proj_chat_messages "
+          "WHERE id = ?1), (SELECT text FROM proj_chat_messages WHERE id = ?1))",
           {id}},
          {std::string("DELETE FROM proj_chat_edits WHERE target = ?1 AND EXISTS (SELECT 1 FROM "
                       "proj_chat_messages m WHERE m.id = ?1 AND m.deleted = 1)"),
