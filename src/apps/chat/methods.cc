@@ -5,104 +5,13 @@
 #include "api/methods.h"
 #include "api/service.h"
 #include "apps/chat/chat.h"
+#include "apps/chat/method_ctx.h"
 #include "apps/chat/projector.h"
 #include "util/clock.h"
 #include "util/encoding.h"
 
 namespace topo::apps::chat {
 namespace {
-
-using api::Check;
-using api::Failure;
-using api::json;
-
-const std::pair<std::string, std::string> kWorkspace{
-    "workspace", "string, optional: workspace id or prefix (default: the current one)"};
-const std::pair<std::string, std::string> kChannel{
-    "channel", "string, optional: #name, name or id prefix (default: #general)"};
-const std::pair<std::string, std::string> kChannelRequired{
-    "channel", "string, required: #name, name or id prefix"};
-const std::pair<std::string, std::string> kMessage{
-    "message", "string, required: the message's number (as view shows it) or id prefix"};
-
-std::string Str(const json& params, const char* name) { return Check(api::StringParam(params, name)); }
-
-// What every chat method works on: the node's replica and identity, the workspace.
-struct Ctx {
-  api::Open o;
-  codec::ObjectId workspace;
-  Chat chat;
-  json profiles;
-  Ctx(node::Node& n, const json& params)
-      : o(api::OpenNode(n)),
-        workspace(api::ResolveWorkspace(o.r, params)),
-        chat(o.r, o.id.user.public_key()),
-        profiles(api::Profiles(o.r, workspace)) {}
-  const crypto::PublicKey& me() const { return o.id.user.public_key(); }
-  std::string Name(const crypto::PublicKey& user) const {
-    std::string name = api::DisplayName(profiles, user);
-    return name.empty() ? HexEncodeShort(user) : name;
-  }
-  Channel ChannelParam(const json& params, bool required = false) {
-    auto text = api::OptionalString(params, "channel");
-    if (!text && required) throw Failure{Status::InvalidArgument("missing parameter \"channel\"")};
-    return Check(chat.FindChannel(workspace, text.value_or("general")));
-  }
-  // A message of this workspace.
-  Message MessageParam(const json& params) {
-    Message m = Check(chat.FindMessage(Str(params, "message")));
-    Channel c = Check(chat.ChannelById(m.channel));
-    if (c.workspace != workspace)
-      throw Failure{Status::NotFound("message " + Str(params, "message") +
-                                     " is in another workspace")};
-    return m;
-  }
-  object::GroupState State() { return Check(o.r.GroupStateOf(workspace)); }
-  // An admin or owner where `c` lives (the workspace, or a private channel's own group).
-  bool IsAdminOf(const Channel& c) {
-    auto role = Check(o.r.GroupStateOf(c.group)).RoleOf(me());
-    return role && *role != codec::Role::kMember;
-  }
-  crypto::PublicKey User(const std::string& text) {
-    return api::ResolveUser(o.r, workspace, State(), text);
-  }
-  // "users": an array of names or keys, or one string of them separated by commas.
-  std::vector<crypto::PublicKey> Users(const json& params, const char* name) {
-    std::vector<std::string> texts;
-    if (params.contains(name) && params[name].is_array()) {
-      for (const auto& u : params[name]) {
-        if (!u.is_string())
-          throw Failure{Status::InvalidArgument(std::string("\"") + name +
-                                                "\" must hold strings")};
-        texts.push_back(u);
-      }
-    } else if (auto list = api::OptionalString(params, name)) {
-      std::string cur;
-      for (char ch : *list + ",") {
-        if (ch != ',') {
-          cur += ch;
-        } else if (!cur.empty()) {
-          texts.push_back(cur);
-          cur.clear();
-        }
-      }
-    }
-    std::vector<crypto::PublicKey> out;
-    for (const auto& t : texts) {
-      std::string u = t;
-      if (!u.empty() && u[0] == '@') u.erase(0, 1);
-      out.push_back(User(u));
-    }
-    return out;
-  }
-  std::vector<std::pair<crypto::PublicKey, std::string>> Names() {
-    std::vector<std::pair<crypto::PublicKey, std::string>> out;
-    const object::GroupState st = State();
-    for (const auto& [user, _] : st.members())
-      out.emplace_back(user, api::DisplayName(profiles, user));
-    return out;
-  }
-};
 
 json ChannelJson(Ctx& x, const Channel& c) {
   json members = json::array();

@@ -11,6 +11,7 @@
 
 #include "api/methods.h"
 #include "apps/chat/chat.h"
+#include "apps/chat/method_ctx.h"
 #include "apps/chat/methods.h"
 #include "codec/file.h"
 #include "store/file_store.h"
@@ -19,44 +20,13 @@
 namespace topo::apps::chat {
 namespace {
 
-using api::Check;
-using api::Failure;
-using api::json;
-
-const std::pair<std::string, std::string> kWorkspace{
-    "workspace", "string, optional: workspace id or prefix (default: the current one)"};
-
 // The most files chat.files returns, and searches when resolving a manifest prefix.
 constexpr uint64_t kDefaultFiles = 50;
 constexpr size_t kMaxFilesSearched = 10'000;
 
-struct FileCtx {
-  api::Open o;
-  codec::ObjectId workspace;
-  Chat chat;
-  json profiles;
-  FileCtx(node::Node& n, const json& params)
-      : o(api::OpenNode(n)),
-        workspace(api::ResolveWorkspace(o.r, params)),
-        chat(o.r, o.id.user.public_key()),
-        profiles(api::Profiles(o.r, workspace)) {}
-  std::string Name(const crypto::PublicKey& user) const {
-    std::string name = api::DisplayName(profiles, user);
-    return name.empty() ? HexEncodeShort(user) : name;
-  }
-  Channel ChannelNamed(const std::string& text) { return Check(chat.FindChannel(workspace, text)); }
-  // A message of this workspace.
-  Message MessageNamed(const std::string& text) {
-    Message m = Check(chat.FindMessage(text));
-    if (Check(chat.ChannelById(m.channel)).workspace != workspace)
-      throw Failure{Status::NotFound("message " + text + " is in another workspace")};
-    return m;
-  }
-};
-
 // The channel a post with these params would go to, refused as chat.send would refuse it:
 // checked before the file is read, so that a refused send stores nothing.
-void CheckTarget(FileCtx& x, const json& params) {
+void CheckTarget(Ctx& x, const json& params) {
   const auto channel_text = api::OptionalString(params, "channel");
   Channel c;
   if (auto root_text = api::OptionalString(params, "thread")) {
@@ -79,7 +49,7 @@ std::string Manifest(const FileAttachment& f) {
 }
 
 // One file of one message, as chat.files lists it.
-json FileJson(FileCtx& x, store::FileStore& store, const Message& m, size_t index,
+json FileJson(Ctx& x, store::FileStore& store, const Message& m, size_t index,
               const std::string& channel_name) {
   const FileAttachment& f = m.files[index];
   json out{{"file", FileId(m.number, index + 1)},
@@ -93,7 +63,7 @@ json FileJson(FileCtx& x, store::FileStore& store, const Message& m, size_t inde
            {"channel_name", channel_name},
            {"author", HexEncode(m.author.view())},
            {"author_name", x.Name(m.author)},
-           {"you", m.author == x.o.id.user.public_key()},
+           {"you", m.author == x.me()},
            {"created_at", m.created_at},
            {"text", m.text},
            {"local", nullptr},
@@ -117,7 +87,7 @@ Status NoFile(const std::string& text) {
 }
 
 // FILE_ID -> the message and which of its files.
-Named ResolveFile(FileCtx& x, const std::string& typed) {
+Named ResolveFile(Ctx& x, const std::string& typed) {
   std::string text = typed;
   if (!text.empty() && text[0] == '#') text.erase(0, 1);
   auto digits = [](std::string_view s) {
@@ -195,7 +165,7 @@ void AddChatFileMethods(api::MethodTable& t, node::Node& n) {
        {{"path", "/home/alice/report.pdf"}, {"channel", "design"}, {"text", "the report"}}},
       [&n, add, send](const json& params) {
         {
-          FileCtx x(n, params);
+          Ctx x(n, params);
           CheckTarget(x, params);
         }
         json file{{"path", Check(api::StringParam(params, "path"))}};
@@ -227,7 +197,7 @@ void AddChatFileMethods(api::MethodTable& t, node::Node& n) {
        "author_name, you, created_at, text, local: added | saved | null, path}]",
        {{"channel", "design"}}},
       [&n](const json& params) {
-        FileCtx x(n, params);
+        Ctx x(n, params);
         std::optional<codec::ObjectId> only;
         if (auto c = api::OptionalString(params, "channel")) only = x.ChannelNamed(*c).id;
         const uint64_t limit = Check(api::UintParam(params, "limit", kDefaultFiles));
@@ -260,7 +230,7 @@ void AddChatFileMethods(api::MethodTable& t, node::Node& n) {
        {{"file", "12.1"}, {"path", "/home/bob/report.pdf"}}},
       [&n, save](const json& params) {
         Named named = [&] {
-          FileCtx x(n, params);
+          Ctx x(n, params);
           return ResolveFile(x, Check(api::StringParam(params, "file")));
         }();
         json request{{"ref", named.message.files[named.index].ref},
