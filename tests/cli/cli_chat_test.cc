@@ -255,5 +255,57 @@ TEST_F(CliChatTest, APrivateChannelAndADirectConversationReachOnlyTheirMembers) 
   EXPECT_TRUE(still);
 }
 
+// A device alice links later reads her private channels and direct conversations, the old
+// ones (her first device adds it to each channel's group, as to the workspace) and the ones
+// made after (their members' certificates then include it), and writes in them as alice.
+TEST_F(CliChatTest, ALinkedDeviceReadsItsUsersPrivateChannels) {
+  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
+  Json("bob.db", {"accept", link, "--username", "bob"});
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& m : Json("alice.db", {"users"}))
+      if (m["name"] == "bob") return true;
+    return false;
+  }));
+  Json("alice.db", {"channel", "create", "plans", "--private", "-m", "bob"});
+  Json("alice.db", {"send", "-c", "plans", "before the laptop"});
+  std::string dm = Json("bob.db", {"dm", "alice"})["name"];
+  Json("bob.db", {"send", "-c", dm, "psst"});
+  ASSERT_TRUE(Eventually([&] {
+    TopoResult r = AtJson("alice.db", {"messages", "-c", dm});
+    return r.exit_code == 0 && r.out.find("psst") != std::string::npos;
+  }));
+
+  std::string device_link = Json("alice.db", {"link-device"})["link"];
+  Json("laptop.db", {"accept-link", device_link, "--device-name", "laptop"});
+  auto Reads = [&](const std::string& db, const std::string& channel, const std::string& text) {
+    return Eventually([&] {
+      TopoResult r = AtJson(db, {"messages", "-c", channel});
+      return r.exit_code == 0 && r.out.find(text) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(Reads("laptop.db", "plans", "before the laptop")) << At("laptop.db", {"channels"}).out;
+  EXPECT_TRUE(Reads("laptop.db", dm, "psst")) << At("laptop.db", {"channels"}).out;
+
+  // Made after the link: bob's new channel reaches both of alice's devices.
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& m : Json("bob.db", {"users"}))
+      if (m["name"] == "alice") return m["devices"].size() == 2;
+    return false;
+  }));
+  Json("bob.db", {"channel", "create", "later", "--private", "-m", "alice"});
+  Json("bob.db", {"send", "-c", "later", "after the laptop"});
+  EXPECT_TRUE(Reads("laptop.db", "later", "after the laptop"));
+  EXPECT_TRUE(Reads("alice.db", "later", "after the laptop"));
+
+  // The laptop writes as alice, and bob reads it.
+  Json("laptop.db", {"send", "-c", "plans", "from the laptop"});
+  EXPECT_TRUE(Reads("bob.db", "plans", "from the laptop"));
+  json mine = Json("laptop.db", {"messages", "-c", "plans"});
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(mine.back()["author_name"], "alice") << mine;
+  EXPECT_TRUE(mine.back()["you"]) << mine;
+}
+
 }  // namespace
 }  // namespace topo::cli_test
