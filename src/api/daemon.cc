@@ -24,8 +24,7 @@ Status RunDaemon(const DaemonOptions& options, int ready_fd) {
     node::SignalReady(ready_fd, s);
     return s;
   }
-  for (const auto& db : options.accounts) (void)host.OpenAccount(db, false, options.passphrase);
-  host.OpenRemembered();
+  host.OpenAtStart(options.accounts);
   node::SignalReady(ready_fd, Status::Ok());
   io.run();
   host.log().Info("the daemon (pid " + std::to_string(::getpid()) + ") ends: no account serves");

@@ -229,8 +229,11 @@ Result<Host::Opened> Host::OpenAccount(const std::string& db, bool create,
   return Opened{create && !existed, Remember(key, true)};
 }
 
-void Host::OpenRemembered() {
-  for (const auto& [key, _] : RememberedList()) {
+void Host::OpenAtStart(const std::vector<std::string>& more) {
+  std::vector<std::string> all;
+  for (const auto& db : more) all.push_back(Key(db));
+  for (const auto& [key, _] : RememberedList()) all.push_back(key);
+  for (const auto& key : all) {
     if (accounts_.count(key)) continue;
     auto opened = OpenAccount(key, false, options_.passphrase);
     if (!opened.ok()) {

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "node/daemon.h"
 #include "node/log.h"
@@ -79,9 +80,9 @@ class Host {
   Result<Opened> OpenAccount(const std::string& db, bool create,
                              const std::optional<std::string>& passphrase,
                              const std::string& device_name = "device");
-  // Opens every account the primary's settings list, at start. Failures are logged and kept
-  // for Accounts().
-  void OpenRemembered();
+  // At start: opens `more` (`start --account`), then every account the primary's settings
+  // list. Failures are logged and kept for Accounts(); `account add` tries one again.
+  void OpenAtStart(const std::vector<std::string>& more);
   // Stops an account hosted here (not the primary) and forgets it. NotFound when it is
   // neither hosted nor remembered.
   Status RemoveAccount(const std::string& db);
