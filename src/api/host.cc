@@ -70,8 +70,7 @@ Status Host::OpenPrimary() {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Host::Account>> Host::Open(const std::string& db, bool primary,
-                                                  bool create,
+Result<std::unique_ptr<Host::Account>> Host::Open(const std::string& db, bool primary, bool create,
                                                   const std::optional<std::string>& passphrase,
                                                   const std::string& bind,
                                                   const std::string& device_name) {
@@ -160,7 +159,8 @@ void Host::Retire(const std::string& key) {
     // The last one: nothing may keep the loop (and the process) alive; what is retired goes
     // when the host does, after the loop.
     signals_.cancel();
-    for (auto& r : retired_) r.grace->cancel();
+    for (auto& r : retired_)
+      if (r.grace) r.grace->cancel();
     retired_.push_back({std::move(a), nullptr});
     return;
   }
@@ -213,9 +213,8 @@ Result<Host::Opened> Host::OpenAccount(const std::string& db, bool create,
   if (auto it = accounts_.find(key); it != accounts_.end() && it->second->error.ok())
     return Status::AlreadyExists(db + " is already hosted by this daemon (pid " +
                                  std::to_string(::getpid()) + ")");
-  for (const auto& r : retired_)
-    if (r.account->lock && Key(r.account->db) == key)
-      return Status::AlreadyExists(db + " is stopping in this daemon; try again");
+  // A retired one may still hold its database open for kRetireGrace: harmless (SQLite, WAL),
+  // its socket is gone and its pid lock released.
   const bool existed = node::PathExists(key);
   auto a = Open(key, /*primary=*/false, create, passphrase, "", device_name);
   if (!a.ok()) {
@@ -249,8 +248,9 @@ void Host::OpenAtStart(const std::vector<std::string>& more) {
 Status Host::RemoveAccount(const std::string& db) {
   const std::string key = Key(db);
   if (key == primary_key_)
-    return Status::InvalidArgument(db + " is this daemon's first account, which keeps the list "
-                                        "of the others: stop it with: topo --db " +
+    return Status::InvalidArgument(db +
+                                   " is this daemon's first account, which keeps the list "
+                                   "of the others: stop it with: topo --db " +
                                    db + " stop");
   auto it = accounts_.find(key);
   bool forgotten = RememberedList().count(key) && Remember(key, false);
@@ -327,8 +327,9 @@ void Host::AddDaemonMethods(MethodTable& t) {
               if (db.empty() || db[0] != '/')
                 throw Failure{Status::InvalidArgument("db must be an absolute path")};
               bool create = Check(BoolParam(params, "create", false));
-              auto opened = Check(OpenAccount(db, create, OptionalString(params, "passphrase"),
-                                              OptionalString(params, "device_name").value_or("device")));
+              auto opened =
+                  Check(OpenAccount(db, create, OptionalString(params, "passphrase"),
+                                    OptionalString(params, "device_name").value_or("device")));
               return json{{"db", db},
                           {"socket", node::SocketPath(db)},
                           {"pid", ::getpid()},

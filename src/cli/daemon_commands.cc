@@ -54,12 +54,13 @@ std::string Plural(uint64_t n, const std::string& what) {
 // `topo accounts`: one paragraph per account.
 std::string AccountsText(const json& j) {
   std::ostringstream o;
-  o << "pid " << j["pid"].get<int64_t>() << ", " << Plural(j["accounts"].size(), "account")
-    << "\n";
+  o << "pid " << j["pid"].get<int64_t>() << ", " << Plural(j["accounts"].size(), "account") << "\n";
   for (const auto& a : j["accounts"]) {
     o << a["db"].get<std::string>() << "  " << a["state"].get<std::string>();
-    if (a["primary"].get<bool>()) o << "  (first: keeps the list)";
-    else if (a["remembered"].get<bool>()) o << "  (remembered)";
+    if (a["primary"].get<bool>())
+      o << "  (first: keeps the list)";
+    else if (a["remembered"].get<bool>())
+      o << "  (remembered)";
     o << "\n";
     if (a.contains("error")) {
       o << "  error    " << a["error"].get<std::string>() << "\n";
@@ -84,8 +85,7 @@ size_t OtherAccounts(api::RpcClient& client, const std::string& db) {
   auto j = client.Call("daemon.accounts", json::object());
   if (!j.ok()) return 0;
   size_t n = 0;
-  for (const auto& a : (*j)["accounts"])
-    n += a["db"] != db && a["state"] == "serving";
+  for (const auto& a : (*j)["accounts"]) n += a["db"] != db && a["state"] == "serving";
   return n;
 }
 
@@ -162,7 +162,8 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     Check(api::StartDetached(o));
     auto client = Check(api::RpcClient::Connect(node::SocketPath(AbsoluteDb(g))));
     json s = Check(client.Call("node.status", json::object()));
-    std::string text = "started, pid " + std::to_string(s["pid"].get<int64_t>()) + "\n" + StatusText(s);
+    std::string text =
+        "started, pid " + std::to_string(s["pid"].get<int64_t>()) + "\n" + StatusText(s);
     if (o.accounts.empty()) {
       Print(g, s, text);
       return;
@@ -253,10 +254,12 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     // Over the socket, which only this user may open (0600); the daemon never logs params.
     if (auto p = Passphrase(g)) params["passphrase"] = *p;
     json j = CallWithPath(g, "daemon.open_account", params, "db", dargs.account);
-    Print(g, j,
-          std::string(j["created"].get<bool>() ? "created and hosting " : "hosting ") +
-              dargs.account + " in pid " + std::to_string(j["pid"].get<int64_t>()) +
-              (j["remembered"].get<bool>() ? "" : " (not remembered: the first account is not serving)"));
+    Print(
+        g, j,
+        std::string(j["created"].get<bool>() ? "created and hosting " : "hosting ") +
+            dargs.account + " in pid " + std::to_string(j["pid"].get<int64_t>()) +
+            (j["remembered"].get<bool>() ? ""
+                                         : " (not remembered: the first account is not serving)"));
   }));
   auto* account_remove = account->add_subcommand(
       "remove", "Stop an account this daemon hosts and forget it (its database stays)");

@@ -96,12 +96,25 @@ TEST_F(CliAccountsTest, OneProcessServesTwoDatabases) {
   EXPECT_NE(text.out.find("1 workspace"), std::string::npos) << text.out;
 }
 
+TEST_F(CliAccountsTest, TheDaemonMethodsAreListedAndDocumented) {
+  Json("a.db", {"init"});
+  std::set<std::string> names;
+  for (const auto& m : Json("a.db", {"rpc", "methods"})) names.insert(m["method"]);
+  const std::string doc = ReadFile(std::string(TOPO_SOURCE_DIR) + "/docs/RPC.md");
+  for (const char* want : {"daemon.accounts", "daemon.open_account", "daemon.remove_account"}) {
+    EXPECT_TRUE(names.count(want)) << want;
+    EXPECT_NE(doc.find("### `" + std::string(want) + "`"), std::string::npos)
+        << want << " is missing from docs/RPC.md (scripts/gen-rpc-doc.sh)";
+  }
+}
+
 // Two nodes in one process over real QUIC on loopback: bob's account joins alice's
 // workspace through an invite link, and they chat.
 TEST_F(CliAccountsTest, TwoAccountsOfOneProcessChatOverLoopback) {
   Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
   const int pid = Pid("alice.db");
-  json added = Json("alice.db", {"account", "add", "bob.db", "--create", "--device-name", "bob-pc"});
+  json added =
+      Json("alice.db", {"account", "add", "bob.db", "--create", "--device-name", "bob-pc"});
   EXPECT_EQ(added["created"], true);
   EXPECT_EQ(added["pid"], pid);
   EXPECT_EQ(Pid("bob.db"), pid);
@@ -213,8 +226,9 @@ TEST_F(CliAccountsTest, RefusalsSayWhy) {
   const int pid = Pid("work.db");
 
   // No database there.
-  EXPECT_TRUE(FailedCleanly(At("work.db", {"account", "add", "missing.db"}), 1,
-                            "no database at missing.db (create one with: topo --db missing.db init"));
+  EXPECT_TRUE(
+      FailedCleanly(At("work.db", {"account", "add", "missing.db"}), 1,
+                    "no database at missing.db (create one with: topo --db missing.db init"));
   EXPECT_FALSE(fs::exists(Path("missing.db")));
   EXPECT_FALSE(fs::exists(Path("missing.db.log")));
   EXPECT_FALSE(fs::exists(Path("missing.db.pid")));
@@ -222,17 +236,17 @@ TEST_F(CliAccountsTest, RefusalsSayWhy) {
   // Served by another daemon: named with its pid.
   Json("other.db", {"init"});
   const int other = Pid("other.db");
-  EXPECT_TRUE(FailedCleanly(At("work.db", {"account", "add", "other.db"}), 1,
-                            "a daemon already serves other.db (pid " + std::to_string(other) + ")"));
+  EXPECT_TRUE(
+      FailedCleanly(At("work.db", {"account", "add", "other.db"}), 1,
+                    "a daemon already serves other.db (pid " + std::to_string(other) + ")"));
 
   // The key file's passphrase: none, a wrong one, then the right one.
   Json("enc.db", {"init"}, {"TOPO_PASSPHRASE=correct-horse"});
   StopDaemon("enc.db");
   EXPECT_TRUE(FailedCleanly(At("work.db", {"account", "add", "enc.db"}), 1,
                             "pass --passphrase-file FILE or set TOPO_PASSPHRASE"));
-  EXPECT_TRUE(FailedCleanly(
-      At("work.db", {"account", "add", "enc.db"}, {"TOPO_PASSPHRASE=wrong"}), 1,
-      "wrong passphrase"));
+  EXPECT_TRUE(FailedCleanly(At("work.db", {"account", "add", "enc.db"}, {"TOPO_PASSPHRASE=wrong"}),
+                            1, "wrong passphrase"));
   EXPECT_FALSE(fs::exists(Path("enc.db.pid"))) << "a failed open leaves no pid lock";
   WriteFile(Path("pass"), "correct-horse\n");
   json added = Json("work.db", {"--passphrase-file", "pass", "account", "add", "enc.db"});
@@ -243,9 +257,9 @@ TEST_F(CliAccountsTest, RefusalsSayWhy) {
   EXPECT_EQ(ReadFile(Path("work.db.log")).find("correct-horse"), std::string::npos);
 
   // Hosted here already (itself, or one added).
-  EXPECT_TRUE(FailedCleanly(At("work.db", {"account", "add", "enc.db"}, {"TOPO_PASSPHRASE=correct-horse"}),
-                            1, "enc.db is already hosted by this daemon (pid " +
-                                   std::to_string(pid) + ")"));
+  EXPECT_TRUE(FailedCleanly(
+      At("work.db", {"account", "add", "enc.db"}, {"TOPO_PASSPHRASE=correct-horse"}), 1,
+      "enc.db is already hosted by this daemon (pid " + std::to_string(pid) + ")"));
   EXPECT_TRUE(FailedCleanly(At("enc.db", {"account", "add", "work.db"}), 1,
                             "work.db is already hosted by this daemon"));
 
