@@ -194,13 +194,13 @@ std::map<std::string, std::string> Host::RememberedList() {
   return out;
 }
 
-bool Host::Remember(const std::string& key, bool add) {
+bool Host::Remember(const std::string& key, bool add, const std::string& bind) {
   auto it = accounts_.find(primary_key_);
   if (it == accounts_.end() || !it->second->node || it->second->node->stopping()) return false;
   auto r = it->second->node->replica();
   if (!r.ok()) return false;
   std::string setting = std::string(kAccountSettingPrefix) + key;
-  Status s = add ? store::PutSetting((*r)->database(), setting, "")
+  Status s = add ? store::PutSetting((*r)->database(), setting, bind)
                  : store::DeleteSetting((*r)->database(), setting);
   if (!s.ok()) log().Warn("cannot update the list of accounts: " + s.message());
   return s.ok();
@@ -208,7 +208,7 @@ bool Host::Remember(const std::string& key, bool add) {
 
 Result<Host::Opened> Host::OpenAccount(const std::string& db, bool create,
                                        const std::optional<std::string>& passphrase,
-                                       const std::string& device_name) {
+                                       const std::string& bind, const std::string& device_name) {
   const std::string key = Key(db);
   if (auto it = accounts_.find(key); it != accounts_.end() && it->second->error.ok())
     return Status::AlreadyExists(db + " is already hosted by this daemon (pid " +
@@ -216,7 +216,7 @@ Result<Host::Opened> Host::OpenAccount(const std::string& db, bool create,
   // A retired one may still hold its database open for kRetireGrace: harmless (SQLite, WAL),
   // its socket is gone and its pid lock released.
   const bool existed = node::PathExists(key);
-  auto a = Open(key, /*primary=*/false, create, passphrase, "", device_name);
+  auto a = Open(key, /*primary=*/false, create, passphrase, bind, device_name);
   if (!a.ok()) {
     log().Warn("cannot host " + key + ": " + a.status().message());
     if (auto it = accounts_.find(key); it != accounts_.end()) it->second->error = a.status();
@@ -225,16 +225,16 @@ Result<Host::Opened> Host::OpenAccount(const std::string& db, bool create,
   accounts_[key] = std::move(a).value();
   Serve(*accounts_[key]);
   log().Info("hosting " + key + " too");
-  return Opened{create && !existed, Remember(key, true)};
+  return Opened{create && !existed, Remember(key, true, bind)};
 }
 
 void Host::OpenAtStart(const std::vector<std::string>& more) {
-  std::vector<std::string> all;
-  for (const auto& db : more) all.push_back(Key(db));
-  for (const auto& [key, _] : RememberedList()) all.push_back(key);
-  for (const auto& key : all) {
+  std::vector<std::pair<std::string, std::string>> all;  // path, bind
+  for (const auto& db : more) all.emplace_back(Key(db), "");
+  for (const auto& [key, bind] : RememberedList()) all.emplace_back(key, bind);
+  for (const auto& [key, bind] : all) {
     if (accounts_.count(key)) continue;
-    auto opened = OpenAccount(key, false, options_.passphrase);
+    auto opened = OpenAccount(key, false, options_.passphrase, bind);
     if (!opened.ok()) {
       // Kept to be listed, with its error; `account add` tries again.
       auto failed = std::make_unique<Account>();
@@ -289,6 +289,8 @@ nlohmann::json Host::Accounts() {
     j["state"] = a->node->stopping() ? "stopping" : "serving";
     j["device_key"] = j["device_name"] = j["user_key"] = nullptr;
     j["workspaces"] = 0;
+    auto* net = a->node->network();
+    j["listening"] = net ? json(net->local_address()) : json(nullptr);
     if (auto id = a->node->identity(); id.ok()) {
       j["device_key"] = HexEncode((*id)->device.public_key().view());
       j["device_name"] = (*id)->device_name;
@@ -319,7 +321,8 @@ void Host::AddDaemonMethods(MethodTable& t) {
              {{"db", "string, required: absolute path of the database"},
               {"create", "bool, optional: create the database and its identity when missing"},
               {"passphrase", "string, optional: the passphrase of its key file"},
-              {"device_name", "string, optional: this device's name when created (\"device\")"}},
+              {"device_name", "string, optional: this device's name when created (\"device\")"},
+              {"bind", "string, optional: HOST:PORT its network listens on (default 127.0.0.1:0)"}},
              "{db, socket, pid, created, remembered}",
              {{"db", "/home/me/home.db"}}},
             [this](const json& params) {
@@ -329,6 +332,7 @@ void Host::AddDaemonMethods(MethodTable& t) {
               bool create = Check(BoolParam(params, "create", false));
               auto opened =
                   Check(OpenAccount(db, create, OptionalString(params, "passphrase"),
+                                    OptionalString(params, "bind").value_or(""),
                                     OptionalString(params, "device_name").value_or("device")));
               return json{{"db", db},
                           {"socket", node::SocketPath(db)},

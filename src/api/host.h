@@ -77,8 +77,10 @@ class Host {
     bool created = false;     // `create` made the database now
     bool remembered = false;  // written to the primary's list
   };
+  // `bind`: where its network listens ("" = node::kDefaultBind), remembered with it.
   Result<Opened> OpenAccount(const std::string& db, bool create,
                              const std::optional<std::string>& passphrase,
+                             const std::string& bind = "",
                              const std::string& device_name = "device");
   // At start: opens `more` (`start --account`), then every account the primary's settings
   // list. Failures are logged and kept for Accounts(); `account add` tries one again.
@@ -88,7 +90,8 @@ class Host {
   Status RemoveAccount(const std::string& db);
 
   // {pid, accounts: [{db, socket, log, primary, remembered, state, error?, device_key,
-  // device_name, user_key, workspaces}]}: state is "serving", "stopping" or "failed".
+  // device_name, user_key, workspaces, listening}]}: state is "serving", "stopping" or
+  // "failed".
   nlohmann::json Accounts();
   // Asks every account to stop.
   void StopAll(const std::string& why);
@@ -108,8 +111,9 @@ class Host {
   void Serve(Account& a);
   void Watch(Account& a);
   void Retire(const std::string& key);
+  // Absolute path -> the account's bind ("" = the default).
   std::map<std::string, std::string> RememberedList();
-  bool Remember(const std::string& key, bool add);
+  bool Remember(const std::string& key, bool add, const std::string& bind = "");
   size_t Serving() const;
 
   asio::io_context& io_;

@@ -73,6 +73,8 @@ std::string AccountsText(const json& j) {
         << a["device_name"].get<std::string>() << ")\n"
         << "  user     " << a["user_key"].get<std::string>().substr(0, 16) << "\n";
     }
+    if (a["listening"].is_string())
+      o << "  listens  " << a["listening"].get<std::string>() << " (QUIC)\n";
     o << "  spaces   " << Plural(a["workspaces"].get<uint64_t>(), "workspace") << "\n"
       << "  socket   " << a["socket"].get<std::string>() << "\n";
   }
@@ -242,6 +244,8 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
       account->add_subcommand("add", "Open another database in this daemon's process");
   account_add->add_option("path", dargs.account, "The database")->required();
   account_add->add_flag("--create", dargs.create, "Create it (and its identity) when missing");
+  account_add->add_option("--bind", dargs.bind,
+                          "HOST:PORT its network listens on (remembered with it)");
   account_add->add_option("--device-name", dargs.device_name,
                           "This device's name in a database made with --create");
   account_add->footer(
@@ -251,6 +255,7 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
       "  topo --db work.db account add home.db && topo --db home.db messages");
   account_add->callback(Run(g, [&g] {
     json params{{"create", dargs.create}, {"device_name", dargs.device_name}};
+    if (!dargs.bind.empty()) params["bind"] = dargs.bind;
     // Over the socket, which only this user may open (0600); the daemon never logs params.
     if (auto p = Passphrase(g)) params["passphrase"] = *p;
     json j = CallWithPath(g, "daemon.open_account", params, "db", dargs.account);

@@ -2,7 +2,11 @@
 // remove, accounts; two accounts of one process joining a workspace over loopback QUIC and
 // chatting; one account stopped (or its pid file removed) while the other serves on; the
 // remembered accounts opened again at a restart; and every refusal.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -20,6 +24,19 @@ class CliAccountsTest : public CliTest {
     std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
     size_t close = stat.rfind(')');
     return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z';
+  }
+  static int FreeUdpPort() {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
   }
   int Pid(const std::string& db) { return Json(db, {"status"})["pid"]; }
   // Two databases with a workspace each, their daemons stopped.
@@ -167,7 +184,10 @@ TEST_F(CliAccountsTest, StoppingOneAccountLeavesTheOthersServing) {
 TEST_F(CliAccountsTest, ARestartOpensTheRememberedAccountsAgain) {
   TwoDatabases("work.db", "home.db");
   ASSERT_TRUE(Succeeded(At("work.db", {"start", "--account", "home.db"})));
-  Json("work.db", {"account", "add", "new.db", "--create"});
+  // A UDP port free a moment ago, for new.db's network (remembered with it).
+  const std::string bind = "127.0.0.1:" + std::to_string(FreeUdpPort());
+  Json("work.db", {"account", "add", "new.db", "--create", "--bind", bind});
+  EXPECT_EQ(Accounts("work.db")[Path("new.db")]["listening"], bind);
   StopDaemon("home.db");
   StopDaemon("new.db");
   const int old = Pid("work.db");
@@ -182,6 +202,7 @@ TEST_F(CliAccountsTest, ARestartOpensTheRememberedAccountsAgain) {
   ASSERT_EQ(accounts.size(), 3u);
   EXPECT_EQ(accounts[Path("home.db")]["state"], "serving");
   EXPECT_EQ(accounts[Path("new.db")]["state"], "serving");
+  EXPECT_EQ(accounts[Path("new.db")]["listening"], bind);
   EXPECT_EQ(Pid("home.db"), pid);
   EXPECT_EQ(Json("home.db", {"workspaces"})[0]["name"], "home");
 
