@@ -3,91 +3,31 @@
 #include <unistd.h>
 
 #include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
-#include <asio/steady_timer.hpp>
-#include <cstdlib>
+#include <cstdio>
 
-#include "api/rpc_server.h"
-#include "api/service.h"
+#include "api/host.h"
 #include "node/daemon.h"
-#include "node/identity.h"
-#include "node/node.h"
 
 namespace topo::api {
 
-namespace {
-
-constexpr auto kWatchInterval = std::chrono::seconds(2);
-
-// Stops the node when its pid file is gone (the database's directory was removed).
-void Watch(asio::steady_timer& timer, node::Node& n, const std::string& pid_path) {
-  timer.expires_after(kWatchInterval);
-  timer.async_wait([&timer, &n, pid_path](asio::error_code ec) {
-    if (ec || n.stopping()) return;
-    if (!node::PathExists(pid_path)) {
-      n.Stop("its pid file " + pid_path + " was removed");
-      return;
-    }
-    Watch(timer, n, pid_path);
-  });
-}
-
-}  // namespace
-
 Status RunDaemon(const DaemonOptions& options, int ready_fd) {
-  node::Log log;
-  log.set_level(options.log_level);
-  if (!options.log_to_stderr) {
-    if (auto s = log.OpenFile(node::LogPath(options.db)); !s.ok()) {
-      node::SignalReady(ready_fd, s);
-      return s;
-    }
-  }
-  std::optional<node::PidLock> lock;
-  auto fail = [&](Status s) {
-    log.Error("cannot start: " + s.message());
-    lock.reset();  // before the starter hears of it: it may start another daemon at once
+  asio::io_context io;
+  HostOptions ho;
+  ho.primary = options.db;
+  ho.passphrase = options.passphrase;
+  ho.bind = options.bind;
+  ho.log_level = options.log_level;
+  ho.log_to_stderr = options.log_to_stderr;
+  ho.low_memory = options.low_memory;
+  Host host(io, std::move(ho));
+  if (auto s = host.OpenPrimary(); !s.ok()) {
     node::SignalReady(ready_fd, s);
     return s;
-  };
-  if (auto acquired = node::PidLock::Acquire(options.db); acquired.ok())
-    lock.emplace(std::move(acquired).value());
-  else
-    return fail(acquired.status());
-  if (auto s = lock->WritePid(); !s.ok()) return fail(s);
-
-  asio::io_context io;
-  node::NodeOptions no;
-  no.db = options.db;
-  no.passphrase = options.passphrase;
-  no.bind = options.bind;
-  no.low_memory = options.low_memory;
-  auto n = node::Node::Open(io, no, log);
-  if (!n.ok()) return fail(n.status());
-  Service service(**n);
-  auto server = RpcServer::Listen(io, node::SocketPath(options.db), service.methods(), log);
-  if (!server.ok()) return fail(server.status());
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](asio::error_code ec, int sig) {
-    if (!ec) (*n)->Stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
-  });
-  asio::steady_timer watch(io);
-  Watch(watch, **n, node::PidPath(options.db));
-  asio::steady_timer linger(io);
-  (*n)->on_stop = [&](const std::string&) {
-    signals.cancel();
-    watch.cancel();
-    // Lets the reply to node.stop reach its client before the connections close.
-    linger.expires_after(std::chrono::milliseconds(100));
-    linger.async_wait([&](asio::error_code) { (*server)->Close(); });
-  };
-
-  log.Info("serving " + options.db + " on " + node::SocketPath(options.db) + " (pid " +
-           std::to_string(::getpid()) + ")");
+  }
+  host.OpenAtStart(options.accounts);
   node::SignalReady(ready_fd, Status::Ok());
   io.run();
-  log.Info("stopped");
+  host.log().Info("the daemon (pid " + std::to_string(::getpid()) + ") ends: no account serves");
   return Status::Ok();
 }
 

@@ -1,4 +1,5 @@
-// The daemon's commands: start, stop, status, and rpc (methods, describe, call).
+// The daemon's commands: start, stop, status, the accounts it hosts (accounts, account add,
+// account remove), and rpc (methods, describe, call).
 #include <signal.h>
 
 #include <chrono>
@@ -24,6 +25,10 @@ struct DaemonArgs {
   bool low_memory = false;
   std::string method, params, file, address, device;
   bool from_stdin = false;
+  std::vector<std::string> accounts;  // start --account
+  std::string account;                // account add / remove
+  bool create = false;
+  std::string device_name = "device";
 };
 DaemonArgs dargs;
 
@@ -38,7 +43,52 @@ api::DaemonOptions Options(const Globals& g) {
   o.log_level = *level;
   o.bind = dargs.bind;
   o.low_memory = dargs.low_memory;
+  for (const auto& a : dargs.accounts) o.accounts.push_back(Absolute(a));
   return o;
+}
+
+std::string Plural(uint64_t n, const std::string& what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+// `topo accounts`: one paragraph per account.
+std::string AccountsText(const json& j) {
+  std::ostringstream o;
+  o << "pid " << j["pid"].get<int64_t>() << ", " << Plural(j["accounts"].size(), "account") << "\n";
+  for (const auto& a : j["accounts"]) {
+    o << a["db"].get<std::string>() << "  " << a["state"].get<std::string>();
+    if (a["primary"].get<bool>())
+      o << "  (first: keeps the list)";
+    else if (a["remembered"].get<bool>())
+      o << "  (remembered)";
+    o << "\n";
+    if (a.contains("error")) {
+      o << "  error    " << a["error"].get<std::string>() << "\n";
+      continue;
+    }
+    if (a["device_key"].is_null()) {
+      o << "  device   none yet (topo init, create-workspace or accept creates it)\n";
+    } else {
+      o << "  device   " << a["device_key"].get<std::string>().substr(0, 16) << "  ("
+        << a["device_name"].get<std::string>() << ")\n"
+        << "  user     " << a["user_key"].get<std::string>().substr(0, 16) << "\n";
+    }
+    if (a["listening"].is_string())
+      o << "  listens  " << a["listening"].get<std::string>() << " (QUIC)\n";
+    o << "  spaces   " << Plural(a["workspaces"].get<uint64_t>(), "workspace") << "\n"
+      << "  socket   " << a["socket"].get<std::string>() << "\n";
+  }
+  return o.str();
+}
+
+// The accounts the daemon serving `db` hosts besides it (0 when it is alone, or too old to
+// say).
+size_t OtherAccounts(api::RpcClient& client, const std::string& db) {
+  auto j = client.Call("daemon.accounts", json::object());
+  if (!j.ok()) return 0;
+  size_t n = 0;
+  for (const auto& a : (*j)["accounts"]) n += a["db"] != db && a["state"] == "serving";
+  return n;
 }
 
 std::string StatusText(const json& s) {
@@ -97,9 +147,12 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
   start->add_flag("--foreground", dargs.foreground, "Stay in the foreground, logging to stderr");
   start->add_flag("--low-memory", dargs.low_memory,
                   "Use less memory: smaller caches, ingest batches and sync windows");
+  start->add_option("--account", dargs.accounts,
+                    "Another database to host in the same process (repeatable; remembered)");
   start->footer(
       "Every other command starts the daemon when it is not running; start is for choosing\n"
       "its options. Files beside the database: DB.sock (JSON-RPC), DB.pid, DB.log.\n"
+      "One process may host several databases (accounts): --account, or later `account add`.\n"
       "Example: topo --db alice.db start --bind 127.0.0.1:7001 --log-level debug");
   start->callback(Run(g, [&g] {
     auto o = Options(g);
@@ -111,10 +164,28 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     Check(api::StartDetached(o));
     auto client = Check(api::RpcClient::Connect(node::SocketPath(AbsoluteDb(g))));
     json s = Check(client.Call("node.status", json::object()));
-    Print(g, s, "started, pid " + std::to_string(s["pid"].get<int64_t>()) + "\n" + StatusText(s));
+    std::string text =
+        "started, pid " + std::to_string(s["pid"].get<int64_t>()) + "\n" + StatusText(s);
+    if (o.accounts.empty()) {
+      Print(g, s, text);
+      return;
+    }
+    // The daemon serves even when an --account could not be opened: say which, and fail.
+    json accounts = Check(client.Call("daemon.accounts", json::object()));
+    s["accounts"] = accounts["accounts"];
+    Print(g, s, text + AccountsText(accounts));
+    for (const auto& a : accounts["accounts"])
+      if (a["state"] == "failed") {
+        std::cerr << "topo: cannot host " << a["db"].get<std::string>() << ": "
+                  << a["error"].get<std::string>() << "\n";
+        g.exit_code = 1;
+      }
   }));
 
-  auto* stop = app.add_subcommand("stop", "Stop this database's daemon");
+  auto* stop = app.add_subcommand("stop", "Stop this database's daemon (or account)");
+  stop->footer(
+      "In a daemon hosting several accounts, stops only this one (it stays remembered: the\n"
+      "daemon opens it again when it starts); the process ends with its last account.");
   stop->callback(Run(g, [&g] {
     std::string db = AbsoluteDb(g);
     auto pid = node::RunningDaemon(db);
@@ -123,12 +194,19 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
       return;
     }
     auto client = Check(api::RpcClient::Connect(node::SocketPath(db)));
+    const size_t others = OtherAccounts(client, db);
     Check(client.Call("node.stop", json::object(), 10'000));
     for (int i = 0; i < 300 && node::RunningDaemon(db); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (node::RunningDaemon(db))
       throw Failure{Status::Internal("the daemon (pid " + std::to_string(*pid) +
                                      ") did not stop within 15 s")};
+    if (others > 0) {
+      Print(g, json{{"stopped", true}, {"pid", *pid}, {"other_accounts", others}},
+            "stopped (pid " + std::to_string(*pid) + " still serves " +
+                Plural(others, "other account") + ")");
+      return;
+    }
     // It released its pid file just before it exits: let it finish.
     for (int i = 0; i < 100 && ::kill(*pid, 0) == 0; ++i) {
       std::ifstream stat("/proc/" + std::to_string(*pid) + "/stat");
@@ -153,6 +231,50 @@ void RegisterDaemon(CLI::App& app, Globals& g) {
     json s = Check(client.Call("node.status", json::object()));
     s["running"] = true;
     Print(g, s, StatusText(s));
+  }));
+
+  auto* accounts = app.add_subcommand("accounts", "The accounts (databases) this daemon hosts");
+  accounts->callback(Run(g, [&g] {
+    json j = Call(g, "daemon.accounts", json::object());
+    Print(g, j, AccountsText(j));
+  }));
+  auto* account = app.add_subcommand("account", "Host another database in this daemon");
+  account->require_subcommand(1);
+  auto* account_add =
+      account->add_subcommand("add", "Open another database in this daemon's process");
+  account_add->add_option("path", dargs.account, "The database")->required();
+  account_add->add_flag("--create", dargs.create, "Create it (and its identity) when missing");
+  account_add->add_option("--bind", dargs.bind,
+                          "HOST:PORT its network listens on (remembered with it)");
+  account_add->add_option("--device-name", dargs.device_name,
+                          "This device's name in a database made with --create");
+  account_add->footer(
+      "Its passphrase comes from --passphrase-file or TOPO_PASSPHRASE, as for start. It is\n"
+      "remembered in the first database's settings and opened again whenever the daemon\n"
+      "starts (with the daemon's passphrase). Every command reaches it as before:\n"
+      "  topo --db work.db account add home.db && topo --db home.db messages");
+  account_add->callback(Run(g, [&g] {
+    json params{{"create", dargs.create}, {"device_name", dargs.device_name}};
+    if (!dargs.bind.empty()) params["bind"] = dargs.bind;
+    // Over the socket, which only this user may open (0600); the daemon never logs params.
+    if (auto p = Passphrase(g)) params["passphrase"] = *p;
+    json j = CallWithPath(g, "daemon.open_account", params, "db", dargs.account);
+    Print(
+        g, j,
+        std::string(j["created"].get<bool>() ? "created and hosting " : "hosting ") +
+            dargs.account + " in pid " + std::to_string(j["pid"].get<int64_t>()) +
+            (j["remembered"].get<bool>() ? ""
+                                         : " (not remembered: the first account is not serving)"));
+  }));
+  auto* account_remove = account->add_subcommand(
+      "remove", "Stop an account this daemon hosts and forget it (its database stays)");
+  account_remove->add_option("path", dargs.account, "The database")->required();
+  account_remove->callback(Run(g, [&g] {
+    std::string abs = Absolute(dargs.account);
+    json j = CallWithPath(g, "daemon.remove_account", json::object(), "db", dargs.account);
+    for (int i = 0; i < 300 && node::RunningDaemon(abs); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Print(g, j, "removed " + dargs.account + " (its database stays)");
   }));
 
   auto* peer = app.add_subcommand("peer", "Peers this node keeps connected");
