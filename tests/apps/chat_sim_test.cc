@@ -298,6 +298,27 @@ TEST(ChatSim, AByzantineNodeChangesNothingForTheMembers) {
   EXPECT_GT(t.edited + t.tombstones + t.reacted + t.replies, 0u);
 }
 
+// The chat's writes draw from the run's RNG: one seed is still one run, to the byte.
+TEST(ChatSim, OneSeedIsOneRun) {
+  testing::TempDir dir;
+  ASSERT_TRUE(Register().ok());
+  auto run = [&](const std::string& sub) {
+    SimOptions o = ForSeed(6, dir.File(sub));
+    o.writes = 40;
+    ChatScenario s;
+    s.Hook(o);
+    std::string trace;
+    o.trace = [&](const std::string& line) { trace += line + "\n"; };
+    auto r = sync::RunSimulation(o);
+    EXPECT_TRUE(r.ok());
+    if (r.ok() && !r->states.empty()) trace += r->states[0];
+    return trace;
+  };
+  std::string a = run("a"), b = run("b");
+  EXPECT_NE(a.find("in the group (app)"), std::string::npos);
+  EXPECT_EQ(a, b);
+}
+
 // The state check is not vacuous: states that differ among members (here, each node's
 // index) keep the run from converging, and the problem names the nodes.
 TEST(ChatSim, DifferingStatesAreNotConvergence) {
