@@ -154,6 +154,7 @@ class Simulation {
   double Uniform() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
   bool Honest(const Node& n) const { return !n.byzantine; }
   std::string Name(const Node& n) const { return "node " + std::to_string(n.index); }
+  SimNode Info(const Node& n) const { return SimNode{n.index, n.user->public_key()}; }
 
   // The group and the objects inside it.
   bool InGroup(const codec::ObjectId& object) const {
@@ -174,6 +175,7 @@ class Simulation {
       return nonce;
     };
     TOPO_ASSIGN_OR_RETURN(n.replica, object::Replica::Open(n.path, n.key->Clone(), ro));
+    if (o_.on_open) TOPO_RETURN_IF_ERROR(o_.on_open(*n.replica, Info(n)));
     TOPO_ASSIGN_OR_RETURN(n.sets, ReplicaIndex::Make(*n.replica));
     n.sets->SetOnApplied([this, &n](std::span<const object::AppliedVertex> batch) {
       for (const auto& v : batch)
@@ -244,7 +246,18 @@ class Simulation {
       group_ = g;
       group_ledger_.insert(g);
       for (int k = 0; k < o_.group_objects; ++k) {
-        TOPO_ASSIGN_OR_RETURN(auto id, zero.replica->CreateObject(k % 2 ? "set" : "counter", g));
+        codec::ObjectId id;
+        if (o_.create_group_object) {
+          TOPO_ASSIGN_OR_RETURN(id, o_.create_group_object(*zero.replica, Info(zero), g, k));
+          // What the app wrote in making it (a channel's name, say) must reach every member.
+          TOPO_RETURN_IF_ERROR(
+              zero.replica->ForEachInOrder(id, [this](const graph::VertexMeta& m, ByteView) {
+                group_ledger_.insert(m.id);
+                return true;
+              }));
+        } else {
+          TOPO_ASSIGN_OR_RETURN(id, zero.replica->CreateObject(k % 2 ? "set" : "counter", g));
+        }
         group_objects_.push_back(id);
         group_set_.insert(id);
         group_ledger_.insert(id);
@@ -480,6 +493,7 @@ class Simulation {
     size_t pick = Rand(total);
     const bool in_group = pick >= objects_.size();
     const codec::ObjectId& obj = in_group ? group_objects_[pick - objects_.size()] : objects_[pick];
+    if (in_group && o_.write_group_object) return WriteByHook(n, obj);
     auto field = n.replica->FieldOf(obj, "value");
     if (!field.ok()) return Status::Ok();  // not here yet
     auto bp = n.replica->BlueprintOf(obj);
@@ -497,6 +511,21 @@ class Simulation {
     ++result_.honest_writes;
     if (in_group) ++result_.group_writes;
     Trace(Name(n) + " writes " + HexEncodeShort(*id) + (in_group ? " in the group" : ""));
+    return Status::Ok();
+  }
+
+  // The app's write (SimOptions::write_group_object) to one of the group's objects.
+  Status WriteByHook(Node& n, const codec::ObjectId& obj) {
+    if (!n.replica->BlueprintOf(obj).ok()) return Status::Ok();  // not here yet
+    auto id = o_.write_group_object(*n.replica, Info(n), obj, rng_);
+    if (!id.ok()) {
+      Trace(Name(n) + " does not write to " + HexEncodeShort(obj) + ": " + id.status().message());
+      return Status::Ok();
+    }
+    group_ledger_.insert(*id);
+    ++result_.honest_writes;
+    ++result_.group_writes;
+    Trace(Name(n) + " writes " + HexEncodeShort(*id) + " in the group (app)");
     return Status::Ok();
   }
 
@@ -543,6 +572,8 @@ class Simulation {
   Status Check() {
     if (now_ < o_.write_phase_ms) return Status::Ok();
     std::map<bool, std::string> fingerprint;  // by "is a member of the group"
+    std::map<bool, int> state_of;             // the node whose app state the others match
+    if (o_.state) result_.states.resize(nodes_.size());
     std::map<codec::ObjectId, std::vector<codec::VertexId>> open_heads;
     uint64_t vertices = 0, members = 0;
     for (auto& n : nodes_) {
@@ -573,6 +604,15 @@ class Simulation {
       if (!first && it->second != fp) {
         result_.problem = "fingerprints differ (" + Name(*n) + ")";
         return Status::Ok();
+      }
+      if (o_.state) {
+        TOPO_ASSIGN_OR_RETURN(result_.states[n->index], o_.state(*n->replica, Info(*n)));
+        auto [s, first_state] = state_of.emplace(member, n->index);
+        if (!first_state && result_.states[s->second] != result_.states[n->index]) {
+          result_.problem = "app states differ: " + Name(*nodes_[s->second]) + " and " + Name(*n) +
+                            (member ? " (members)" : " (outsiders)");
+          return Status::Ok();
+        }
       }
       if (member) ++members;
       if (member || !group_) {

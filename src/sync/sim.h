@@ -28,6 +28,15 @@
 // Each node splits what it needs among its sessions with one PullPlanner (several sources
 // at once; what a stalled or vanished peer was asked is asked of another).
 //
+// Hooks (all optional; unset, the run is the generic one above, draw for draw) put an app's
+// workload on the same machinery: `on_open` runs on every replica the simulator opens (at
+// the start and after every restart), `create_group_object` makes node 0's objects inside
+// the group instead of the generic counters and sets, `write_group_object` makes a member's
+// write to one of them (drawing from the run's own RNG, so one seed stays one run; an error
+// is a write that cannot happen yet, skipped like a generic one), and `state` renders what
+// must come out the same on every member (and among the outsiders): the run has not
+// converged until it does. tests/apps/chat_sim_test.cc puts the chat there.
+//
 // Not simulated: removals from the group (a removed member is served nothing more:
 // MayRead; tests/object/may_read_test.cc), and the transport's own retransmission (a lost
 // frame here is lost to the session; QUIC would resend it).
@@ -35,12 +44,25 @@
 
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "codec/vertex.h"
+#include "crypto/crypto.h"
 #include "util/status.h"
 
+namespace topo::object {
+class Replica;
+}
+
 namespace topo::sync {
+
+// What a hook is told about the node it runs on.
+struct SimNode {
+  int index = 0;           // node 0 created the group (its owner)
+  crypto::PublicKey user;  // the user key behind the device's certificate
+};
 
 struct SimOptions {
   uint64_t seed = 1;
@@ -70,6 +92,25 @@ struct SimOptions {
   bool offer_everything = false;
   std::string dir;  // where the nodes' databases go (created; removed after)
   std::function<void(const std::string&)> trace;  // one line per event, when set
+
+  // ---- an app's workload (see above); each runs on the simulation's thread ----
+  // After every Replica::Open of a node, before it syncs. An error ends the run.
+  std::function<Status(object::Replica&, const SimNode&)> on_open;
+  // Node 0 makes its `index`th object inside `group` (of group_objects). Every vertex the
+  // object holds once made counts as a write every member must end up holding. An error
+  // ends the run.
+  std::function<Result<codec::ObjectId>(object::Replica&, const SimNode&,
+                                        const codec::ObjectId& group, int index)>
+      create_group_object;
+  // A member writes once to `object` (one of the group's, held here) and returns the vertex
+  // written; an error is a write that cannot happen (yet): not a member, no key, nothing to
+  // act on. Draws from `rng` only (the run's).
+  std::function<Result<codec::VertexId>(object::Replica&, const SimNode&,
+                                        const codec::ObjectId& object, std::mt19937_64& rng)>
+      write_group_object;
+  // Compared, once fingerprints agree, among the members and among the outsiders; the run
+  // converges only when they are equal. An error ends the run.
+  std::function<Result<std::string>(object::Replica&, const SimNode&)> state;
 };
 
 struct SimResult {
@@ -87,6 +128,9 @@ struct SimResult {
   uint64_t leaked = 0;   // vertices of the group that reached a node not entitled to them
   uint64_t refused = 0;  // requests honest nodes refused: objects not offered to that peer
   std::string problem;   // when not converged or something was lost: what
+  // With `state` set: each node's state when a check last rendered it (by node index; ""
+  // for the byzantine node, and for a node no check got to).
+  std::vector<std::string> states;
 };
 
 // Runs one simulation. Errors are failures of the machinery (a database that does not
