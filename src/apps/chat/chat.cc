@@ -405,8 +405,11 @@ Result<std::vector<Message>> Chat::Messages(const codec::ObjectId& channel, size
   return out;
 }
 
-Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, const SearchQuery& q) {
-  // Each word quoted, so FTS5's operators in the text are searched for, not obeyed.
+namespace {
+
+// The FTS5 query for `text`: each word quoted, so FTS5's operators in the text are searched
+// for, not obeyed; every word must match.
+std::string MatchExpression(std::string_view text) {
   std::string match;
   std::string word;
   auto flush = [&] {
@@ -416,27 +419,121 @@ Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, cons
     match += (match.empty() ? "" : " ") + quoted + "\"";
     word.clear();
   };
-  for (char c : q.text) {
+  for (char c : text) {
     if (std::isspace(static_cast<unsigned char>(c)))
       flush();
     else
       word += c;
   }
   flush();
+  return match;
+}
+
+// The filters both plans apply: ?2 workspace, ?3 channel or NULL, ?4 author or NULL; the
+// time bounds ?5 and ?6 are each plan's own (see Search).
+constexpr const char* kSearchFilters =
+    "c.workspace = ?2 AND (?3 IS NULL OR m.channel = ?3) AND (?4 IS NULL OR m.author = ?4) AND "
+    "m.deleted = 0 ";
+
+void BindSearch(store::Statement& st, std::string_view match, const codec::ObjectId& workspace,
+                const SearchQuery& q, uint64_t since, uint64_t until) {
+  st.Bind(1, match).Bind(2, workspace);
+  if (q.channel)
+    st.Bind(3, *q.channel);
+  else
+    st.BindNull(3);
+  if (q.author)
+    st.Bind(4, *q.author);
+  else
+    st.BindNull(4);
+  st.Bind(5, static_cast<int64_t>(since)).Bind(6, static_cast<int64_t>(until));
+}
+
+}  // namespace
+
+Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, const SearchQuery& q,
+                                          SearchPlan plan) {
+  const std::string match = MatchExpression(q.text);
   if (match.empty()) return Status::InvalidArgument("nothing to search for");
-  auto& st = r_.database().Prepare(
-      std::string(kMessageColumns) +
-      "JOIN chat_fts f ON f.rowid = m.rowid JOIN proj_chat_channels c ON c.id = m.channel "
-      "WHERE chat_fts MATCH ?1 AND c.workspace = ?2 AND (?3 IS NULL OR m.channel = ?3) AND "
-      "(?4 IS NULL OR m.author = ?4) AND (?5 = 0 OR m.created_at >= ?5) AND "
-      "(?6 = 0 OR m.created_at < ?6) AND m.deleted = 0 "
-      "ORDER BY m.created_at DESC, m.id DESC LIMIT ?7");
-  st.Bind(1, std::string_view(match)).Bind(2, workspace);
-  if (q.channel) st.Bind(3, *q.channel); else st.BindNull(3);
-  if (q.author) st.Bind(4, *q.author); else st.BindNull(4);
-  st.Bind(5, static_cast<int64_t>(q.since)).Bind(6, static_cast<int64_t>(q.until));
-  st.Bind(7, static_cast<int64_t>(q.limit));
-  return Load(st);
+  if (q.limit == 0) return std::vector<Message>();
+  auto& db = r_.database();
+  auto index_first = [&](uint64_t until, size_t limit) {
+    auto& st = db.Prepare(std::string(kMessageColumns) +
+                          "JOIN chat_fts f ON f.rowid = m.rowid JOIN proj_chat_channels c ON "
+                          "c.id = m.channel WHERE chat_fts MATCH ?1 AND " + kSearchFilters +
+                          "AND (?5 = 0 OR m.created_at >= ?5) AND (?6 = 0 OR m.created_at < ?6) "
+                          "ORDER BY m.created_at DESC, m.id DESC LIMIT ?7");
+    BindSearch(st, match, workspace, q, q.since, until);
+    st.Bind(7, static_cast<int64_t>(limit));
+    return Load(st);
+  };
+  if (plan == SearchPlan::kAuto) {
+    // How many messages the words match, counted up to kCommonMatches in the index alone.
+    auto& st = db.Prepare(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM chat_fts WHERE chat_fts MATCH ?1 LIMIT ?2)");
+    st.Bind(1, std::string_view(match)).Bind(2, static_cast<int64_t>(kCommonMatches));
+    TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+    const uint64_t matches = row ? static_cast<uint64_t>(st.Int64(0)) : 0;
+    st.Reset();
+    plan = matches < kCommonMatches ? SearchPlan::kIndexFirst : SearchPlan::kNewestFirst;
+  }
+  if (plan == SearchPlan::kIndexFirst) return index_first(q.until, q.limit);
+
+  // The time span to walk (the channels' oldest and newest message), and the first window:
+  // back to where some channel holds `limit` messages (one index probe and a short walk per
+  // channel), so it holds at least `limit` messages.
+  auto& span = db.Prepare(
+      "SELECT MIN(lo), MAX(hi), MAX(nth) FROM (SELECT (SELECT MIN(created_at) FROM "
+      "proj_chat_messages WHERE channel = c.id) AS lo, (SELECT MAX(created_at) FROM "
+      "proj_chat_messages WHERE channel = c.id) AS hi, (SELECT created_at FROM "
+      "proj_chat_messages WHERE channel = c.id ORDER BY created_at DESC LIMIT 1 OFFSET ?3) AS "
+      "nth FROM proj_chat_channels c WHERE c.workspace = ?1 AND (?2 IS NULL OR c.id = ?2))");
+  span.Bind(1, workspace);
+  if (q.channel)
+    span.Bind(2, *q.channel);
+  else
+    span.BindNull(2);
+  span.Bind(3, static_cast<int64_t>(q.limit - 1));
+  TOPO_ASSIGN_OR_RETURN(bool row, span.Step());
+  if (!row || span.IsNull(0)) {
+    span.Reset();
+    return std::vector<Message>();
+  }
+  const uint64_t oldest = static_cast<uint64_t>(span.Int64(0));
+  const uint64_t newest = static_cast<uint64_t>(span.Int64(1));
+  const uint64_t nth = span.IsNull(2) ? oldest : static_cast<uint64_t>(span.Int64(2));
+  span.Reset();
+  const uint64_t floor = std::max(oldest, q.since);
+  uint64_t hi = q.until ? std::min(newest + 1, q.until) : newest + 1;
+  const uint64_t first_width = std::max<uint64_t>(1, newest + 1 - nth);
+  uint64_t width = first_width;
+  // Messages looked at, counted as `limit` per first window's width.
+  double walked = 0;
+
+  auto& window = db.Prepare(std::string(kMessageColumns) +
+                            "JOIN proj_chat_channels c ON c.id = m.channel WHERE " +
+                            kSearchFilters +
+                            "AND m.created_at >= ?5 AND m.created_at < ?6 AND EXISTS (SELECT 1 FROM chat_fts WHERE chat_fts MATCH ?1 AND "
+                            "rowid = m.rowid) ORDER BY m.created_at DESC, m.id DESC LIMIT ?7");
+  std::vector<Message> out;
+  while (out.size() < q.limit && hi > floor) {
+    if (walked >= static_cast<double>(walk_budget_)) {
+      // Rare in what the filters leave: the rest from the index.
+      TOPO_ASSIGN_OR_RETURN(auto rest, index_first(hi, q.limit - out.size()));
+      for (auto& m : rest) out.push_back(std::move(m));
+      break;
+    }
+    const uint64_t lo = hi - std::min(width, hi - floor);
+    BindSearch(window, match, workspace, q, lo, hi);
+    window.Bind(7, static_cast<int64_t>(q.limit - out.size()));
+    TOPO_ASSIGN_OR_RETURN(auto found, Load(window));
+    for (auto& m : found) out.push_back(std::move(m));
+    walked += static_cast<double>(hi - lo) / static_cast<double>(first_width) *
+              static_cast<double>(q.limit);
+    hi = lo;
+    width = width > (uint64_t{1} << 62) ? width : width * 2;
+  }
+  return out;
 }
 
 Result<std::vector<Message>> Chat::WithFiles(const codec::ObjectId& workspace,

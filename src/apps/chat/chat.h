@@ -108,7 +108,26 @@ class Chat {
   // replies are left out unless `thread` is set), oldest first.
   Result<std::vector<Message>> Messages(const codec::ObjectId& channel, size_t limit,
                                         const std::optional<codec::VertexId>& thread);
-  Result<std::vector<Message>> Search(const codec::ObjectId& workspace, const SearchQuery& q);
+  // Messages matching every word of `q.text` and its filters, newest first (created_at, then
+  // id, descending), at most `q.limit`. `plan` picks how (the results are the same): by
+  // default, words in fewer than kCommonMatches messages take kIndexFirst, the others
+  // kNewestFirst.
+  enum class SearchPlan {
+    kAuto,
+    // Every match from the index, joined with its row, then sorted: cost follows the number
+    // of matches (slow for a common word: a second for 600,000 matches).
+    kIndexFirst,
+    // The workspace's messages newest first, in time windows that double, each looked up in
+    // the index: cost follows how far back the newest `limit` matches are. Falls back to
+    // kIndexFirst for what is older once it has looked at about kWalkBudget messages.
+    kNewestFirst,
+  };
+  static constexpr uint64_t kCommonMatches = 4096;
+  static constexpr uint64_t kWalkBudget = 4 * kCommonMatches;
+  Result<std::vector<Message>> Search(const codec::ObjectId& workspace, const SearchQuery& q,
+                                      SearchPlan plan = SearchPlan::kAuto);
+  // Tests: a smaller budget makes kNewestFirst fall back sooner.
+  void set_search_walk_budget(uint64_t messages) { walk_budget_ = messages; }
   // The messages of the workspace (or of one channel) that carry files, newest first, at
   // most `limit` (deleted ones carry none).
   Result<std::vector<Message>> WithFiles(const codec::ObjectId& workspace,
@@ -126,6 +145,7 @@ class Chat {
 
   object::Replica& r_;
   crypto::PublicKey me_;
+  uint64_t walk_budget_ = kWalkBudget;
 };
 
 // The mentions in `text`: "@name" for a member whose display name (in `names`, user ->
