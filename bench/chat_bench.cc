@@ -415,6 +415,7 @@ Json RunChatChild(const ChatChildOptions& options) {
     return ms;
   };
   Json hits = Json::object();  // per query: messages found (at most the limit)
+  Json slowest = Json::object();  // per query: its slowest warm run, ms
   auto search = [&](const std::vector<size_t>& ranks) {
     apps::chat::SearchQuery q;
     q.text = QueryText(words, ranks);
@@ -423,6 +424,7 @@ Json RunChatChild(const ChatChildOptions& options) {
     auto got = Check(chat().Search(workspace, q), "search " + q.text);
     const double ms = t.Ms();
     hits[q.text] = got.size();
+    slowest[q.text] = std::max(ms, slowest.value(q.text, 0.0));
     return ms;
   };
   // Cold: the replica just opened, its file out of the page cache.
@@ -440,6 +442,7 @@ Json RunChatChild(const ChatChildOptions& options) {
     reopen();
     search_cold.push_back(search(kTypicalQueries[i]));
   }
+  slowest = Json::object();  // warm runs only
   std::vector<double> view_warm, search_warm, search_common;
   for (int rep = 0; rep < 5; ++rep)
     for (const auto& ch : channels) view_warm.push_back(view(ch));
@@ -452,7 +455,8 @@ Json RunChatChild(const ChatChildOptions& options) {
   r["search_ms"] = Json{{"cold", Summary(search_cold)},
                         {"warm", Summary(search_warm)},
                         {"common", Summary(search_common)},
-                        {"hits", hits}};
+                        {"hits", hits},
+                        {"slowest", slowest}};
   r["db_bytes_after"] = FileSize(options.db);
   r["peak_rss_kb_at_end"] = PeakRssKb();
   return r;

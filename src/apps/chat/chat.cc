@@ -505,31 +505,50 @@ Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, cons
   span.Reset();
   const uint64_t floor = std::max(oldest, q.since);
   uint64_t hi = q.until ? std::min(newest + 1, q.until) : newest + 1;
-  const uint64_t first_width = std::max<uint64_t>(1, newest + 1 - nth);
-  uint64_t width = first_width;
-  // Messages looked at, counted as `limit` per first window's width.
-  double walked = 0;
+  uint64_t width = std::max<uint64_t>(1, newest + 1 - nth);
 
-  auto& window = db.Prepare(std::string(kMessageColumns) +
-                            "JOIN proj_chat_channels c ON c.id = m.channel WHERE " +
-                            kSearchFilters +
-                            "AND m.created_at >= ?5 AND m.created_at < ?6 AND EXISTS (SELECT 1 FROM chat_fts WHERE chat_fts MATCH ?1 AND "
-                            "rowid = m.rowid) ORDER BY m.created_at DESC, m.id DESC LIMIT ?7");
+  // A window's messages: how many, and the span of their rowids (the index on (channel,
+  // created_at) holds the rowid, so this reads no row).
+  auto& rows = db.Prepare(
+      "SELECT COUNT(*), MIN(m.rowid), MAX(m.rowid) FROM proj_chat_messages m JOIN "
+      "proj_chat_channels c ON c.id = m.channel WHERE c.workspace = ?1 AND (?2 IS NULL OR "
+      "m.channel = ?2) AND m.created_at >= ?3 AND m.created_at < ?4");
+  // Its matches: the index is read for that rowid span only, in one pass (looking each row up
+  // in the index cost a seek per segment per row, ~100 µs at 1M messages).
+  auto& window = db.Prepare(
+      std::string(kMessageColumns) + "JOIN proj_chat_channels c ON c.id = m.channel WHERE " +
+      kSearchFilters +
+      "AND m.created_at >= ?5 AND m.created_at < ?6 AND m.rowid IN (SELECT rowid FROM chat_fts "
+      "WHERE chat_fts MATCH ?1 AND rowid >= ?8 AND rowid <= ?9) "
+      "ORDER BY m.created_at DESC, m.id DESC LIMIT ?7");
   std::vector<Message> out;
+  uint64_t walked = 0;  // messages in the windows so far
   while (out.size() < q.limit && hi > floor) {
-    if (walked >= static_cast<double>(walk_budget_)) {
+    if (walked >= walk_budget_) {
       // Rare in what the filters leave: the rest from the index.
       TOPO_ASSIGN_OR_RETURN(auto rest, index_first(hi, q.limit - out.size()));
       for (auto& m : rest) out.push_back(std::move(m));
       break;
     }
     const uint64_t lo = hi - std::min(width, hi - floor);
-    BindSearch(window, match, workspace, q, lo, hi);
-    window.Bind(7, static_cast<int64_t>(q.limit - out.size()));
-    TOPO_ASSIGN_OR_RETURN(auto found, Load(window));
-    for (auto& m : found) out.push_back(std::move(m));
-    walked += static_cast<double>(hi - lo) / static_cast<double>(first_width) *
-              static_cast<double>(q.limit);
+    rows.Bind(1, workspace);
+    if (q.channel)
+      rows.Bind(2, *q.channel);
+    else
+      rows.BindNull(2);
+    rows.Bind(3, static_cast<int64_t>(lo)).Bind(4, static_cast<int64_t>(hi));
+    TOPO_ASSIGN_OR_RETURN(bool counted, rows.Step());
+    const uint64_t n = counted ? static_cast<uint64_t>(rows.Int64(0)) : 0;
+    const int64_t first = n ? rows.Int64(1) : 0, last = n ? rows.Int64(2) : 0;
+    rows.Reset();
+    if (n > 0) {
+      BindSearch(window, match, workspace, q, lo, hi);
+      window.Bind(7, static_cast<int64_t>(q.limit - out.size()));
+      window.Bind(8, first).Bind(9, last);
+      TOPO_ASSIGN_OR_RETURN(auto found, Load(window));
+      for (auto& m : found) out.push_back(std::move(m));
+    }
+    walked += n;
     hi = lo;
     width = width > (uint64_t{1} << 62) ? width : width * 2;
   }

@@ -117,9 +117,11 @@ class Chat {
     // Every match from the index, joined with its row, then sorted: cost follows the number
     // of matches (slow for a common word: a second for 600,000 matches).
     kIndexFirst,
-    // The workspace's messages newest first, in time windows that double, each looked up in
-    // the index: cost follows how far back the newest `limit` matches are. Falls back to
-    // kIndexFirst for what is older once it has looked at about kWalkBudget messages.
+    // The workspace's messages newest first, in time windows that double; each window's
+    // matches come from the index read over the span of its messages' rowids only: cost
+    // follows how far back the newest `limit` matches are (and how far rowid order, the
+    // order messages arrived in, strays from time order). Falls back to kIndexFirst for
+    // what is older once its windows held kWalkBudget messages.
     kNewestFirst,
   };
   static constexpr uint64_t kCommonMatches = 4096;
