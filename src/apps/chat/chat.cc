@@ -468,14 +468,14 @@ Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, cons
     return Load(st);
   };
   if (plan == SearchPlan::kAuto) {
-    // How many messages the words match, counted up to kCommonMatches in the index alone.
+    // How many messages the words match, counted up to common_matches_ in the index alone.
     auto& st = db.Prepare(
         "SELECT COUNT(*) FROM (SELECT 1 FROM chat_fts WHERE chat_fts MATCH ?1 LIMIT ?2)");
-    st.Bind(1, std::string_view(match)).Bind(2, static_cast<int64_t>(kCommonMatches));
+    st.Bind(1, std::string_view(match)).Bind(2, static_cast<int64_t>(common_matches_));
     TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
     const uint64_t matches = row ? static_cast<uint64_t>(st.Int64(0)) : 0;
     st.Reset();
-    plan = matches < kCommonMatches ? SearchPlan::kIndexFirst : SearchPlan::kNewestFirst;
+    plan = matches < common_matches_ ? SearchPlan::kIndexFirst : SearchPlan::kNewestFirst;
   }
   if (plan == SearchPlan::kIndexFirst) return index_first(q.until, q.limit);
 

@@ -124,12 +124,16 @@ class Chat {
     // what is older once its windows held kWalkBudget messages.
     kNewestFirst,
   };
-  static constexpr uint64_t kCommonMatches = 4096;
-  static constexpr uint64_t kWalkBudget = 4 * kCommonMatches;
+  // Measured at 1M messages (docs/PERFORMANCE.md, chat): a word in 4,000 messages cost up to
+  // 130 ms from the index first (a row lookup per match), a few ms newest first.
+  static constexpr uint64_t kCommonMatches = 512;
+  static constexpr uint64_t kWalkBudget = 64 * kCommonMatches;
   Result<std::vector<Message>> Search(const codec::ObjectId& workspace, const SearchQuery& q,
                                       SearchPlan plan = SearchPlan::kAuto);
-  // Tests: a smaller budget makes kNewestFirst fall back sooner.
+  // Tests: a smaller budget makes kNewestFirst fall back sooner; a smaller threshold makes
+  // kAuto choose kNewestFirst for rarer words.
   void set_search_walk_budget(uint64_t messages) { walk_budget_ = messages; }
+  void set_search_common_matches(uint64_t matches) { common_matches_ = matches; }
   // The messages of the workspace (or of one channel) that carry files, newest first, at
   // most `limit` (deleted ones carry none).
   Result<std::vector<Message>> WithFiles(const codec::ObjectId& workspace,
@@ -148,6 +152,7 @@ class Chat {
   object::Replica& r_;
   crypto::PublicKey me_;
   uint64_t walk_budget_ = kWalkBudget;
+  uint64_t common_matches_ = kCommonMatches;
 };
 
 // The mentions in `text`: "@name" for a member whose display name (in `names`, user ->
