@@ -70,8 +70,10 @@ Trial RunSession(const sync::RibltSketch& a, const sync::RibltSketch& b,
   }
   std::sort(a_only.begin(), a_only.end());
   std::sort(b_only.begin(), b_only.end());
-  Expect(initiator.have() == a_only && initiator.need() == b_only,
-         "the initiator learned exactly the difference");
+  // The initiator learns what it lacks and how many it holds that the responder lacks; the
+  // responder learns the whole difference (and fetches its part in its own pull).
+  Expect(initiator.need() == b_only && initiator.responder_lacks() == a_only.size(),
+         "the initiator learned exactly what it lacks");
   Expect(responder.have() == b_only && responder.need() == a_only,
          "the responder learned exactly the difference");
   return t;

@@ -4,14 +4,15 @@
 //
 //   initiator                          responder
 //   Start()      -- SYMBOLS [0, 64) + count bytes of [64, 1024) -->
-//                <-- DONE ------------ the common case: one round trip
+//                <-- DONE ------------ a difference up to about 40: one round trip
 //             or <-- MORE [64, n) ---- from an estimate d of the difference (n ~ 1.5 d)
 //   Receive()    -- SYMBOLS [64, n) ->
 //                <-- DONE or MORE or FALLBACK
 //
 // The responder falls back (FALLBACK, then both sides run negentropy) when the estimate
 // already says the difference cannot decode within its symbol cap, when it has used the
-// cap, when the initiator's sketch runs out, or after max_rounds MORE requests.
+// cap, when the initiator's sketch runs out, when the symbols peel inconsistently, or
+// after max_rounds MORE requests.
 //
 // Both sides snapshot their sketch when the session is made (O(capacity) bytes copied), so
 // inserts during the session do not disturb it; those inserts reach the peer next session.
@@ -65,10 +66,11 @@ class RibltInitiator {
 
   RibltOutcome outcome() const { return outcome_; }
   FallbackReason fallback_reason() const { return reason_; }
-  // When complete: ids we hold that the responder lacks (to send), and ids the responder
-  // holds that we lack (to fetch); sorted.
-  const std::vector<ItemId>& have() const { return have_; }
+  // When complete: the ids the responder holds that we lack (to fetch), sorted, and how
+  // many we hold that it lacks. Which ones those are only the responder learns (its have()
+  // and need()); it fetches them in its own pull (docs/PROTOCOL.md, section 11).
   const std::vector<ItemId>& need() const { return need_; }
+  uint64_t responder_lacks() const { return responder_lacks_; }
   size_t symbols_sent() const { return sent_; }
 
  private:
@@ -81,16 +83,19 @@ class RibltInitiator {
   bool started_ = false;
   RibltOutcome outcome_ = RibltOutcome::kRunning;
   FallbackReason reason_ = FallbackReason::kNoProgress;
-  std::vector<ItemId> have_, need_;
+  std::vector<ItemId> need_;
+  uint64_t responder_lacks_ = 0;
 };
 
 class RibltResponder {
  public:
   explicit RibltResponder(const RibltSketch& sketch, RibltSessionOptions options = {});
 
-  // Takes a SYMBOLS frame from the initiator and returns MORE, DONE or FALLBACK.
-  // Errors (the outcome becomes kFailed): a malformed frame or symbols no set produces
-  // (kCorruption), a frame the protocol does not allow here (kRejected).
+  // Takes a SYMBOLS frame from the initiator and returns MORE, DONE or FALLBACK. Symbols
+  // that peel inconsistently get FALLBACK 4, not an error: with 32-bit checksums an honest
+  // peer's symbols can, rarely, peel a false item (riblt.h).
+  // Errors (the outcome becomes kFailed): a malformed frame (kCorruption), a frame the
+  // protocol does not allow here (kRejected).
   Result<Bytes> Receive(ByteView frame);
 
   RibltOutcome outcome() const { return outcome_; }
