@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -167,6 +168,12 @@ Json RunReconcileRiblt(const ReconcileRibltOptions& o) {
   if (!fallback.empty()) r["fallback"] = fallback;
   r["round_trips"] = max_of([](const Trial& t) { return t.round_trips; });
   r["round_trips_mean"] = mean_of([](const Trial& t) { return t.round_trips; });
+  // How many sessions took each number of round trips: the tail is what the goal is about.
+  std::map<uint64_t, uint64_t> rounds;
+  for (const Trial& t : trials) ++rounds[t.round_trips];
+  Json histogram = Json::object();
+  for (const auto& [n, sessions] : rounds) histogram[std::to_string(n)] = sessions;
+  r["round_trips_sessions"] = histogram;
   r["share_within_2_round_trips"] =
       mean_of([](const Trial& t) { return t.complete && t.round_trips <= 2 ? 1 : 0; });
   r["bytes"] = max_of(bytes);
