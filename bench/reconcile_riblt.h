@@ -11,13 +11,13 @@
 namespace topo::bench {
 
 struct ReconcileRibltOptions {
-  uint64_t items = 1'000'000;      // per side
-  uint64_t diff = 1'000;           // items on one side only, split evenly
-  uint64_t capacity = 4096;        // sketch symbols kept on insert
-  uint64_t initial = 64;           // symbols in the initiator's first frame
-  uint64_t estimate_counts = 960;  // count bytes after them, for the estimate
-  double overhead = 1.42;          // symbols asked: estimate x (overhead + 2.5 / sqrt(estimate))
-  uint64_t trials = 1;             // sessions, each over a fresh difference
+  uint64_t items = 1'000'000;       // per side
+  uint64_t diff = 1'000;            // items on one side only, split evenly
+  uint64_t capacity = 4096;         // sketch symbols kept on insert
+  uint64_t initial = 64;            // symbols in the initiator's first frame
+  uint64_t estimate_counts = 1984;  // count bytes after them, for the estimate
+  double overhead = 1.55;           // symbols asked: estimate x (overhead + 2.5 / sqrt(estimate))
+  uint64_t trials = 1;              // sessions, each over a fresh difference
   uint64_t seed = 1;
   std::string algo = "riblt";
 };

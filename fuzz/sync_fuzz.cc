@@ -55,7 +55,7 @@ void WriteSeeds(const std::string& dir) {
   sync::SymbolsFrame symbols;
   symbols.symbols.assign(sketch.symbols().begin(), sketch.symbols().begin() + 4);
   WriteSeed(dir, "riblt_symbols", Tagged(1, sync::EncodeRibltFrame(symbols)));
-  WriteSeed(dir, "riblt_done", Tagged(1, sync::EncodeRibltFrame(sync::DoneFrame{{obj}, {}})));
+  WriteSeed(dir, "riblt_done", Tagged(1, sync::EncodeRibltFrame(sync::DoneFrame{1, {obj}})));
   auto client = sync::Negentropy::Create(Storage());
   if (!client.ok()) Fail("negentropy seed session");
   WriteSeed(dir, "negentropy_initiate", Tagged(2, client->Initiate()));
@@ -86,10 +86,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Bytes again = sync::EncodeRibltFrame(*f);
       if (!std::equal(again.begin(), again.end(), in.begin(), in.end()))
         Fail("EncodeRibltFrame(DecodeRibltFrame(x)) != x");
-      // A responder takes it without crashing, whatever it says.
+      // A responder, and an initiator that has sent its first frame, take it without
+      // crashing, whatever it says.
       sync::RibltSketch sketch(256);
       sync::RibltResponder responder(sketch);
       (void)responder.Receive(in);
+      sync::RibltInitiator initiator(sketch);
+      (void)initiator.Start();
+      (void)initiator.Receive(in);
       break;
     }
     case 2: {

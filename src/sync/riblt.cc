@@ -31,6 +31,13 @@ void XorInto(ItemId& acc, const ItemId& id) {
   std::memcpy(acc.data(), a, 32);
 }
 
+// A difference symbol in the decoder's reduced terms (riblt.h, kWireChecksumMask): the
+// checksum on its wire bits, the count modulo 256 as -128..127.
+void Reduce(CodedSymbol& c) {
+  c.checksum_xor &= kWireChecksumMask;
+  c.count = static_cast<int8_t>(static_cast<uint8_t>(c.count));
+}
+
 }  // namespace
 
 uint64_t ItemChecksum(const ItemId& id) { return crypto::ShortHash(kChecksumKey, id.view()); }
@@ -106,6 +113,7 @@ void RibltDecoder::Remove(size_t j, const Decoded& item) {
   CodedSymbol& c = diff_[j];
   const bool was_zero = c.IsZero();
   c.Apply(item.id, item.checksum, -item.sign);
+  Reduce(c);
   const bool is_zero = c.IsZero();
   if (was_zero && !is_zero) ++nonzero_;
   if (!was_zero && is_zero) --nonzero_;
@@ -126,8 +134,12 @@ Status RibltDecoder::Add(uint64_t start, std::span<const CodedSymbol> batch) {
     const size_t j = diff_.size();
     CodedSymbol c = remote;
     c.Subtract(local_[j]);
-    // The difference count before any peeling feeds the estimate.
-    Sample(j, static_cast<double>(c.count));
+    // The difference count before any peeling feeds the estimate; index 0's travels whole.
+    if (j == 0)
+      SampleFirst(static_cast<double>(c.count));
+    else
+      Sample(j, static_cast<uint8_t>(c.count));
+    Reduce(c);
     diff_.push_back(c);
     if (!c.IsZero()) ++nonzero_;
     if (c.count == 1 || c.count == -1) pure_.push_back(static_cast<uint32_t>(j));
@@ -151,7 +163,20 @@ Status RibltDecoder::Peel() {
     const uint32_t j = pure_.back();
     pure_.pop_back();
     const CodedSymbol c = diff_[j];
-    if (!c.IsPure()) continue;  // changed since it was queued, or a checksum mismatch
+    if (c.count != 1 && c.count != -1) continue;  // changed since it was queued
+    const uint64_t checksum = ItemChecksum(c.id_xor);
+    if ((checksum & kWireChecksumMask) != c.checksum_xor) continue;  // several items
+    // An item sits in every one of its indices, so j must be one of them: this turns away
+    // most of the mixtures that match 32 checksum bits by chance, at no cost for a true
+    // item, whose indices below diff_.size() are walked to peel it anyway.
+    IndexMapping mapping(checksum);
+    indices_.clear();
+    bool maps_here = false;
+    for (uint64_t i = 0; i < diff_.size(); i = mapping.Next()) {
+      indices_.push_back(i);
+      maps_here |= i == j;
+    }
+    if (!maps_here) continue;
     if (decoded_.size() >= diff_.size())
       return Status::Corruption(
           "riblt decoder: more items than symbols; the peer's symbols "
@@ -159,27 +184,35 @@ Status RibltDecoder::Peel() {
     if (!seen_.insert(c.id_xor).second)
       return Status::Corruption("riblt decoder: item " + HexEncodeShort(c.id_xor) +
                                 " peeled twice; the peer's symbols do not come from a set");
-    decoded_.push_back(Decoded{c.id_xor, c.checksum_xor, c.count, IndexMapping(c.checksum_xor)});
+    decoded_.push_back(Decoded{c.id_xor, checksum, c.count, mapping});
     (c.count == 1 ? remote_only_ : local_only_).push_back(c.id_xor);
     const uint32_t item = static_cast<uint32_t>(decoded_.size() - 1);
-    Decoded& d = decoded_.back();
-    uint64_t i = 0;
-    for (; i < diff_.size(); i = d.mapping.Next()) Remove(i, d);
-    pending_.push_back(Pending{i, item});
+    const Decoded& d = decoded_.back();
+    for (uint64_t i : indices_) Remove(i, d);
+    pending_.push_back(Pending{d.mapping.index(), item});
     std::push_heap(pending_.begin(), pending_.end(), std::greater<>());
   }
   return Status::Ok();
 }
 
-void RibltDecoder::Sample(size_t j, double count_difference) {
+void RibltDecoder::SampleFirst(double count_difference) {
+  if (estimate_end_ != 0) return;
+  estimate_end_ = 1;
+  c0_ = count_difference;
+}
+
+void RibltDecoder::Sample(size_t j, uint8_t count_difference_low) {
   if (j != estimate_end_) return;  // already sampled from a residue
   ++estimate_end_;
-  if (j == 0) {
-    c0_ = count_difference;
-    return;
-  }
   const double p = 2.0 / (static_cast<double>(j) + 2.0);
-  const double dev = count_difference - c0_ * p;
+  const double expected = c0_ * p;
+  // Of the counts with this low byte, the one nearest the expectation: exact while the
+  // deviation stays within ±127, that is up to differences of thousands at low indices.
+  // |c0| < 2^63 and p <= 2/3, so the rounding fits in an int64.
+  const int64_t e = std::llround(expected);
+  const auto offset =
+      static_cast<int8_t>(static_cast<uint8_t>(count_difference_low - static_cast<uint8_t>(e)));
+  const double dev = static_cast<double>(e) - expected + static_cast<double>(offset);
   estimate_sum_ += dev * dev / (p * (1.0 - p));
 }
 
@@ -190,8 +223,7 @@ Status RibltDecoder::AddCountResidues(ByteView residues) {
   const size_t n = std::min(residues.size(), max_symbols_ - start);
   for (size_t k = 0; k < n; ++k) {
     const uint8_t local = static_cast<uint8_t>(local_[start + k].count);
-    const auto diff = static_cast<int8_t>(static_cast<uint8_t>(residues[k] - local));
-    Sample(start + k, static_cast<double>(diff));
+    Sample(start + k, static_cast<uint8_t>(residues[k] - local));
   }
   return Status::Ok();
 }

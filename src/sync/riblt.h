@@ -71,6 +71,12 @@ struct CodedSymbol {
   bool operator==(const CodedSymbol&) const = default;
 };
 
+// On the wire (docs/PROTOCOL.md, riblt frames version 2) a symbol carries only the low 32
+// bits of its checksum and, past index 0, the low byte of its count: 37 bytes instead of
+// 43, and the difference needs only ±1 and 0 told apart, which the 256-bit id_xor and the
+// checksum settle. The decoder compares checksums and counts in those reduced terms.
+constexpr uint64_t kWireChecksumMask = 0xffff'ffff;
+
 // A sketch holds 4096 symbols (192 KiB) unless told otherwise: enough to decode about
 // 3,000 differences; larger differences go to negentropy.
 constexpr size_t kDefaultSketchCapacity = 4096;
@@ -111,7 +117,18 @@ std::vector<CodedSymbol> EncodeRange(std::span<const ItemId> items, uint64_t beg
 // coded symbols, which arrive in index order, one or a batch at a time. After each call,
 // remote_only() and local_only() hold what has been peeled so far; complete() says every
 // symbol received so far has been peeled to zero, which (since every item maps to index 0)
-// means the difference is fully known, barring a 2^-64 checksum coincidence.
+// means the difference is fully known.
+//
+// The decoder reads only what the wire carries: the low 32 bits of each remote checksum and,
+// past index 0, the low byte of each remote count (it may be given whole symbols; the rest
+// is ignored). A difference symbol's count is kept modulo 256 (as -128..127) and its
+// checksum on 32 bits. A symbol at index j is peeled as item x when its count is ±1, the
+// low 32 bits of ck(x) equal its checksum, and j is one of x's indices. A symbol holding
+// several items passes all three by chance with probability about 2^-32 * 2 / (j + 2)
+// (docs/PROTOCOL.md works out the odds per session: below 10^-6 at a difference of 1,000).
+// A false peel leaves symbols that never all reach zero, or an item peeled twice
+// (kCorruption): the session then falls back to negentropy. Completing with a wrong
+// difference would need the 256-bit id_xor of every received symbol to cancel as well.
 //
 // Cost per received symbol: O(1) plus the decoded items mapped to it; per decoded item,
 // O(log symbols received). Not thread-safe.
@@ -140,6 +157,9 @@ class RibltDecoder {
   // such an index is read modulo 256 as -128..127, exact while the difference is below
   // about 30,000 (beyond it the estimate reads low, yet still far past any cap).
   // Errors: kInvalidArgument before the first symbol (symbol 0's count is needed).
+  // A count byte, and the count of a symbol past index 0, is read as the count difference
+  // nearest to its expectation c0 * 2 / (i + 2) with that low byte (see EstimateDifference),
+  // so a one-sided difference (c0 large) still reads exactly.
   Status AddCountResidues(ByteView residues);
 
   // An estimate of the size of the whole difference from the count differences seen so far
@@ -167,8 +187,10 @@ class RibltDecoder {
   // Removes a decoded item from diff_[j], keeping nonzero_ and the pure queue current.
   void Remove(size_t j, const Decoded& item);
   Status Peel();
-  // Feeds index j's count difference to the estimate, once per index, in index order.
-  void Sample(size_t j, double count_difference);
+  // Feeds index j's count difference to the estimate, once per index, in index order: index
+  // 0's exact difference, then for j >= 1 the difference's low byte.
+  void SampleFirst(double count_difference);
+  void Sample(size_t j, uint8_t count_difference_low);
 
   std::vector<CodedSymbol> local_;
   size_t max_symbols_;
@@ -178,6 +200,7 @@ class RibltDecoder {
   std::vector<Decoded> decoded_;
   std::vector<Pending> pending_;  // min-heap on index
   std::unordered_set<ItemId, FixedBytesHash> seen_;
+  std::vector<uint64_t> indices_;  // scratch: a candidate's indices below symbols_received()
   std::vector<ItemId> remote_only_, local_only_;
   // For EstimateDifference: symbol 0's difference count, the running sum, and the first
   // index not yet sampled.

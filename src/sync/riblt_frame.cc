@@ -11,22 +11,18 @@ namespace {
 // Symbols never reach past the largest sketch.
 constexpr uint64_t kMaxSymbolIndex = kMaxSketchCapacity;
 constexpr uint64_t kIdBytes = ItemId::kSize;
-// A symbol is at least 32 + 8 + 1 bytes on the wire.
-constexpr uint64_t kMinSymbolBytes = kIdBytes + 8 + 1;
+// Every symbol takes at least this much on the wire (index 0's count varint may be longer).
+constexpr uint64_t kMinSymbolBytes = kEncodedSymbolSize;
 
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+void PutU32Le(codec::Writer& w, uint64_t v) {
+  for (int i = 0; i < 4; ++i) w.U8(static_cast<uint8_t>(v >> (8 * i)));
 }
 
-void PutU64Le(codec::Writer& w, uint64_t v) {
-  for (int i = 0; i < 8; ++i) w.U8(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-Status GetU64Le(codec::Reader& r, std::string_view field, uint64_t& v) {
+Status GetU32Le(codec::Reader& r, std::string_view field, uint64_t& v) {
   ByteView b;
-  TOPO_RETURN_IF_ERROR(r.Raw(field, 8, b));
+  TOPO_RETURN_IF_ERROR(r.Raw(field, 4, b));
   v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | b[i];
+  for (int i = 3; i >= 0; --i) v = (v << 8) | b[i];
   return Status::Ok();
 }
 
@@ -50,18 +46,6 @@ Status GetIds(codec::Reader& r, std::string_view field, std::vector<ItemId>& ids
   return Status::Ok();
 }
 
-bool Disjoint(const std::vector<ItemId>& a, const std::vector<ItemId>& b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    if (a[i] == b[j]) return false;
-    if (a[i] < b[j])
-      ++i;
-    else
-      ++j;
-  }
-  return true;
-}
-
 struct Encoder {
   codec::Writer& w;
   void operator()(const SymbolsFrame& f) {
@@ -69,10 +53,14 @@ struct Encoder {
     w.Varint(f.start);
     w.Varint(f.symbols.size());
     w.U8(f.last ? 1 : 0);
+    uint64_t index = f.start;
     for (const CodedSymbol& s : f.symbols) {
       w.Fixed(s.id_xor);
-      PutU64Le(w, s.checksum_xor);
-      w.SVarint(s.count);
+      PutU32Le(w, s.checksum_xor);
+      if (index++ == 0)
+        w.SVarint(s.count);
+      else
+        w.U8(static_cast<uint8_t>(s.count));
     }
     w.LenBytes(f.count_residues);
   }
@@ -83,7 +71,7 @@ struct Encoder {
   }
   void operator()(const DoneFrame& f) {
     w.U8(static_cast<uint8_t>(RibltFrameType::kDone));
-    PutIds(w, f.initiator_only);
+    w.Varint(f.initiator_only_count);
     PutIds(w, f.responder_only);
   }
   void operator()(const FallbackFrame& f) {
@@ -105,10 +93,17 @@ Result<RibltFrame> DecodeSymbols(codec::Reader& r) {
   if (n > kMaxSymbolIndex - f.start) return Bad("riblt.symbols.count", "past the largest index");
   if (n > r.remaining() / kMinSymbolBytes) return Bad("riblt.symbols", "truncated");
   f.symbols.resize(n);
+  uint64_t index = f.start;
   for (CodedSymbol& s : f.symbols) {
     TOPO_RETURN_IF_ERROR(r.Fixed("riblt.symbols.id_xor", s.id_xor));
-    TOPO_RETURN_IF_ERROR(GetU64Le(r, "riblt.symbols.checksum_xor", s.checksum_xor));
-    TOPO_RETURN_IF_ERROR(r.SVarint("riblt.symbols.count_field", s.count));
+    TOPO_RETURN_IF_ERROR(GetU32Le(r, "riblt.symbols.checksum_xor", s.checksum_xor));
+    if (index++ == 0) {
+      TOPO_RETURN_IF_ERROR(r.SVarint("riblt.symbols.count_field", s.count));
+    } else {
+      uint8_t low;
+      TOPO_RETURN_IF_ERROR(r.U8("riblt.symbols.count_field", low));
+      s.count = low;
+    }
   }
   ByteView residues;
   TOPO_RETURN_IF_ERROR(r.LenBytes("riblt.symbols.count_residues", kMaxSymbolsPerFrame, residues));
@@ -128,11 +123,11 @@ const char* FallbackReasonName(FallbackReason reason) {
       return "sketch exhausted";
     case FallbackReason::kNoProgress:
       return "no progress";
+    case FallbackReason::kInconsistent:
+      return "symbols inconsistent";
   }
   return "unknown";
 }
-
-size_t EncodedSymbolSize(const CodedSymbol& s) { return 40 + VarintLength(ZigZag(s.count)); }
 
 Bytes EncodeRibltFrame(const RibltFrame& frame) {
   codec::Writer w;
@@ -160,17 +155,16 @@ Result<RibltFrame> DecodeRibltFrame(ByteView bytes) {
     }
     case static_cast<uint8_t>(RibltFrameType::kDone): {
       DoneFrame f;
-      TOPO_RETURN_IF_ERROR(GetIds(r, "riblt.done.initiator_only", f.initiator_only));
+      TOPO_RETURN_IF_ERROR(r.VarintMax("riblt.done.initiator_only_count", kMaxSketchCapacity,
+                                       f.initiator_only_count));
       TOPO_RETURN_IF_ERROR(GetIds(r, "riblt.done.responder_only", f.responder_only));
-      if (!Disjoint(f.initiator_only, f.responder_only))
-        return Bad("riblt.done", "an id on both sides");
       out = std::move(f);
       break;
     }
     case static_cast<uint8_t>(RibltFrameType::kFallback): {
       uint8_t reason;
       TOPO_RETURN_IF_ERROR(r.U8("riblt.fallback.reason", reason));
-      if (reason < 1 || reason > 3) return Bad("riblt.fallback.reason", "unknown reason");
+      if (reason < 1 || reason > 4) return Bad("riblt.fallback.reason", "unknown reason");
       out = FallbackFrame{static_cast<FallbackReason>(reason)};
       break;
     }

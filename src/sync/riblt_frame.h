@@ -1,14 +1,20 @@
-// The wire frames of a rateless IBLT session (docs/PROTOCOL.md, "Set reconciliation:
-// rateless IBLT", gives every byte). A frame is one message; the transport delimits it.
+// The wire frames of a rateless IBLT session, version 2 (docs/PROTOCOL.md, "Set
+// reconciliation: rateless IBLT", gives every byte). A frame is one message; the transport
+// delimits it.
 //
-//   initiator -> responder   SYMBOLS  coded symbols [start, start + n) of its sketch, and
-//                                     the low count bytes of the next r symbols
+//   initiator -> responder   SYMBOLS  coded symbols [start, start + n) of its sketch, cut to
+//                                     37 bytes each, and the low count bytes of the next r
 //   responder -> initiator   MORE     send symbols [start, start + n)
-//   responder -> initiator   DONE     the difference: sorted ids on each side
+//   responder -> initiator   DONE     the ids the initiator lacks, and how many it holds
+//                                     that the responder lacks
 //   responder -> initiator   FALLBACK give up; reconcile with negentropy instead
 //
+// Version 1 used types 1 (SYMBOLS with 64-bit checksums and whole counts) and 3 (DONE
+// listing both sides); they are refused as unknown types, so a version 1 peer's session
+// ends at its first frame rather than being misread.
+//
 // DecodeRiblt is strict: a known type, canonical varints, bounded counts, no trailing bytes,
-// DONE lists sorted, unique and disjoint. Its errors are kCorruption naming the field.
+// the DONE list sorted and unique. Its errors are kCorruption naming the field.
 #pragma once
 
 #include <cstdint>
@@ -24,18 +30,25 @@ namespace topo::sync {
 // At most this many symbols in one SYMBOLS frame or asked for by one MORE (about 2.8 MB).
 constexpr uint64_t kMaxSymbolsPerFrame = uint64_t{1} << 16;
 
-enum class RibltFrameType : uint8_t { kSymbols = 1, kMore = 2, kDone = 3, kFallback = 4 };
+enum class RibltFrameType : uint8_t { kMore = 2, kFallback = 4, kSymbols = 5, kDone = 6 };
 
 enum class FallbackReason : uint8_t {
   kDifferenceTooLarge = 1,  // the estimate or the symbols used pass the responder's cap
   kSketchExhausted = 2,     // the initiator sent the last symbol of its sketch
   kNoProgress = 3,          // too many rounds without completing
+  // The symbols peeled inconsistently (an item twice, or more items than symbols): a
+  // 32-bit checksum coincidence (riblt.h) or a faulty peer. Negentropy settles it either way.
+  kInconsistent = 4,
 };
 const char* FallbackReasonName(FallbackReason reason);
 
 struct SymbolsFrame {
   uint64_t start = 0;
   bool last = false;  // the sender holds no symbol past this frame
+  // On the wire each symbol keeps its id_xor, the low 32 bits of checksum_xor and, past
+  // index 0, the low byte of count (the symbol at index 0 keeps its whole count: the
+  // estimate needs the exact difference of the set sizes). EncodeRibltFrame drops the rest;
+  // DecodeRibltFrame returns symbols so cut (checksum < 2^32, count 0..255 past index 0).
   std::vector<CodedSymbol> symbols;
   // The low byte of the count of each symbol after these (from start + symbols.size()),
   // for the responder's estimate of the difference; at most kMaxSymbolsPerFrame.
@@ -48,7 +61,10 @@ struct MoreFrame {
   bool operator==(const MoreFrame&) const = default;
 };
 struct DoneFrame {
-  std::vector<ItemId> initiator_only;  // the responder lacks these; sorted, unique
+  // How many ids the initiator holds that the responder lacks. Only their number travels:
+  // the initiator pulls (it fetches what it lacks), and the responder, which decoded these
+  // ids, fetches them in its own pull; listing them would cost 32 bytes each for nothing.
+  uint64_t initiator_only_count = 0;
   std::vector<ItemId> responder_only;  // the initiator lacks these; sorted, unique
   bool operator==(const DoneFrame&) const = default;
 };
@@ -63,7 +79,7 @@ using RibltFrame = std::variant<SymbolsFrame, MoreFrame, DoneFrame, FallbackFram
 Bytes EncodeRibltFrame(const RibltFrame& frame);
 Result<RibltFrame> DecodeRibltFrame(ByteView bytes);
 
-// The encoded size of one symbol (32 + 8 + the count's varint), for budgeting.
-size_t EncodedSymbolSize(const CodedSymbol& s);
+// The encoded size of a symbol past index 0 (32 + 4 + 1 bytes), for budgeting.
+constexpr size_t kEncodedSymbolSize = ItemId::kSize + 4 + 1;
 
 }  // namespace topo::sync

@@ -63,9 +63,9 @@ Result<Bytes> RibltInitiator::Receive(ByteView bytes) {
   }
   if (auto* done = std::get_if<DoneFrame>(&*frame)) {
     // An honest decode peels at most one item per symbol.
-    if (done->initiator_only.size() + done->responder_only.size() > sent_)
+    if (done->initiator_only_count + done->responder_only.size() > sent_)
       return Fail(Status::Rejected("riblt initiator: DONE names more ids than symbols sent"));
-    have_ = std::move(done->initiator_only);
+    responder_lacks_ = done->initiator_only_count;
     need_ = std::move(done->responder_only);
     outcome_ = RibltOutcome::kComplete;
     return Bytes{};
@@ -113,7 +113,12 @@ Result<Bytes> RibltResponder::Receive(ByteView bytes) {
                                  " symbols, asked for " + std::to_string(asked_)));
   if (received > 0 && symbols->symbols.size() < asked_ && !symbols->last)
     return Fail(Status::Rejected("riblt responder: fewer symbols than asked in a frame not last"));
-  if (Status s = decoder_.Add(symbols->start, symbols->symbols); !s.ok()) return Fail(s);
+  if (Status s = decoder_.Add(symbols->start, symbols->symbols); !s.ok()) {
+    // The checks above leave only kCorruption: an item peeled twice or more items than
+    // symbols, which a false peel on 32 checksum bits can cause as well as a faulty peer.
+    if (s.code() == Code::kCorruption) return Finish(FallbackReason::kInconsistent);
+    return Fail(s);
+  }
   if (!symbols->count_residues.empty()) {
     if (Status s = decoder_.AddCountResidues(symbols->count_residues); !s.ok())
       return Fail(Status::Rejected("riblt responder: count bytes before any symbol"));
@@ -123,7 +128,7 @@ Result<Bytes> RibltResponder::Receive(ByteView bytes) {
     have_ = Sorted(decoder_.local_only());
     need_ = Sorted(decoder_.remote_only());
     outcome_ = RibltOutcome::kComplete;
-    return EncodeRibltFrame(DoneFrame{need_, have_});
+    return EncodeRibltFrame(DoneFrame{need_.size(), have_});
   }
   if (symbols->last) return Finish(FallbackReason::kSketchExhausted);
   if (rounds_ >= options_.max_rounds) return Finish(FallbackReason::kNoProgress);

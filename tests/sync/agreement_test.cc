@@ -33,8 +33,14 @@ Found ByRiblt(const testing::SetPair& p) {
   }
   Found f;
   f.complete = init.outcome() == RibltOutcome::kComplete;
-  f.have.insert(init.have().begin(), init.have().end());
+  // The initiator learns what it lacks and how many the responder lacks; which ones those
+  // are, the responder learned.
+  f.have.insert(resp.need().begin(), resp.need().end());
   f.need.insert(init.need().begin(), init.need().end());
+  if (f.complete) {
+    EXPECT_EQ(init.responder_lacks(), resp.need().size());
+    EXPECT_EQ(std::set<ItemId>(resp.have().begin(), resp.have().end()), f.need);
+  }
   return f;
 }
 

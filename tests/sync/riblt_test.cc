@@ -296,22 +296,78 @@ TEST(RibltDecoder, EnforcesTheCapAndTheOrder) {
 }
 
 TEST(RibltDecoder, SymbolsNoSetProducesAreCorruption) {
-  // Symbol 0 and some index k that item x does not map to both claim to hold only x: after
-  // x is peeled from 0 (and its indices), k still holds x, and x would be peeled twice.
+  // Symbol 0 holds x once and an index k that x maps to holds it twice (the ids cancel,
+  // the count is 2): after x is peeled from 0 and its indices, k still holds x alone, and
+  // x would be peeled twice.
   std::mt19937_64 rng(26);
   ItemId x = RandomId(rng);
   const uint64_t checksum = ItemChecksum(x);
-  std::vector<uint64_t> mapped = Indices(checksum, 20);
-  uint64_t k = 1;
-  while (std::find(mapped.begin(), mapped.end(), k) != mapped.end()) ++k;
+  const uint64_t k = Indices(checksum, 3)[2];
   std::vector<CodedSymbol> forged(k + 1);
   forged[0].Apply(x, checksum, +1);
+  forged[k].Apply(x, checksum, +1);
   forged[k].Apply(x, checksum, +1);
   RibltDecoder decoder(RibltSketch(64), 64);
   Status st = decoder.Add(0, forged);
   EXPECT_EQ(st.code(), Code::kCorruption) << st.ToString();
   // Unusable afterwards.
   EXPECT_FALSE(decoder.Add(k + 1, std::span<const CodedSymbol>(forged).first(1)).ok());
+}
+
+// A symbol that looks pure (count 1, matching checksum) at an index its item does not map
+// to is not peeled: an item sits in all of its indices, so it must be a mixture.
+TEST(RibltDecoder, APureLookingSymbolAtAnIndexItsItemSkipsIsNotPeeled) {
+  std::mt19937_64 rng(29);
+  ItemId x = RandomId(rng);
+  const uint64_t checksum = ItemChecksum(x);
+  std::vector<uint64_t> mapped = Indices(checksum, 20);
+  uint64_t k = 1;
+  while (std::find(mapped.begin(), mapped.end(), k) != mapped.end()) ++k;
+  std::vector<CodedSymbol> forged(k + 1);
+  forged[k].Apply(x, checksum, +1);
+  RibltDecoder decoder(RibltSketch(64), 64);
+  ASSERT_TRUE(decoder.Add(0, forged).ok());
+  EXPECT_TRUE(decoder.remote_only().empty());
+  EXPECT_FALSE(decoder.complete());
+}
+
+// The decoder reads only the wire's share of a symbol: symbols cut to 32 checksum bits and
+// (past index 0) a count byte decode exactly like whole ones, for a one-sided difference of
+// more than 256 too (counts wrap modulo 256 and the estimate still reads them right).
+TEST(RibltDecoder, SymbolsCutAsOnTheWireDecodeLikeWholeOnes) {
+  std::mt19937_64 rng(30);
+  for (size_t diff : {10, 300, 1000}) {
+    // All of the difference on the remote side: counts far outside -128..127.
+    RibltSketch local(4096), remote(4096);
+    std::set<ItemId> remote_only;
+    for (int i = 0; i < 2000; ++i) {
+      ItemId id = RandomId(rng);
+      local.Insert(id);
+      remote.Insert(id);
+    }
+    for (size_t i = 0; i < diff; ++i) {
+      ItemId id = RandomId(rng);
+      remote.Insert(id);
+      remote_only.insert(id);
+    }
+    std::vector<CodedSymbol> cut(remote.symbols().begin(), remote.symbols().end());
+    for (size_t i = 0; i < cut.size(); ++i) {
+      cut[i].checksum_xor &= kWireChecksumMask;
+      if (i > 0) cut[i].count = static_cast<uint8_t>(cut[i].count);
+    }
+    RibltDecoder whole(local, 4096), wire(local, 4096);
+    ASSERT_TRUE(whole.Add(0, remote.symbols().first(512)).ok());
+    ASSERT_TRUE(wire.Add(0, std::span<const CodedSymbol>(cut).first(512)).ok());
+    EXPECT_EQ(wire.EstimateDifference(), whole.EstimateDifference()) << "difference " << diff;
+    size_t at = 512;
+    while (!wire.complete() && at < cut.size()) {
+      ASSERT_TRUE(wire.Add(at, std::span<const CodedSymbol>(cut).subspan(at, 1)).ok());
+      ++at;
+    }
+    ASSERT_TRUE(wire.complete()) << "difference " << diff;
+    EXPECT_EQ(std::set<ItemId>(wire.remote_only().begin(), wire.remote_only().end()), remote_only);
+    EXPECT_TRUE(wire.local_only().empty());
+  }
 }
 
 TEST(RibltDecoder, HostileCountsDoNotOverflow) {
