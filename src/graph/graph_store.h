@@ -41,6 +41,19 @@ class GraphStore {
   virtual Status PutApplied(const Vertex& v, ByteView raw) = 0;
   // The signed encoding of an applied vertex, or NotFound.
   virtual Result<Bytes> GetRaw(const VertexId& id) = 0;
+  // An applied vertex's meta and signed encoding together (a peer is served both), or
+  // nullopt when it is not applied here. A store that keeps them in one row overrides this
+  // with one lookup.
+  struct Stored {
+    VertexMeta meta;
+    Bytes raw;
+  };
+  virtual Result<std::optional<Stored>> GetStored(const VertexId& id) {
+    TOPO_ASSIGN_OR_RETURN(std::optional<VertexMeta> meta, GetMeta(id));
+    if (!meta) return std::optional<Stored>();
+    TOPO_ASSIGN_OR_RETURN(Bytes raw, GetRaw(id));
+    return std::optional<Stored>(Stored{*meta, std::move(raw)});
+  }
   // The parents of an applied vertex (decoded from its stored encoding or kept apart).
   virtual Result<std::vector<VertexId>> GetParents(const VertexId& id) = 0;
 

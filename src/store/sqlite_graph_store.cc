@@ -210,6 +210,23 @@ Result<Bytes> SqliteGraphStore::GetRaw(const VertexId& id) {
   return st.BlobBytes(0);
 }
 
+Result<std::optional<graph::GraphStore::Stored>> SqliteGraphStore::GetStored(const VertexId& id) {
+  ForgetIfRolledBack();
+  // kGetMeta reads the raw column anyway (for the object and author in its head).
+  Statement& st = db_.Prepare(kGetMeta);
+  ResetOnExit reset(st);
+  TOPO_ASSIGN_OR_RETURN(bool row, st.Bind(1, Id8(id.view())).Bind(2, id).Step());
+  if (!row) return std::optional<Stored>();
+  Stored out;
+  out.meta.id = id;
+  out.meta.type = static_cast<uint32_t>(st.Int64(0));
+  out.meta.depth = static_cast<uint64_t>(st.Int64(1));
+  out.meta.created_at = static_cast<uint64_t>(st.Int64(2));
+  TOPO_RETURN_IF_ERROR(ReadHead(st.Blob(3), out.meta));
+  out.raw = st.BlobBytes(3);
+  return std::optional<Stored>(std::move(out));
+}
+
 Result<std::vector<VertexId>> SqliteGraphStore::GetParents(const VertexId& id) {
   TOPO_ASSIGN_OR_RETURN(Bytes raw, GetRaw(id));
   Result<Vertex> v = codec::DecodeVertex(raw);

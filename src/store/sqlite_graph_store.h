@@ -56,6 +56,7 @@ class SqliteGraphStore final : public graph::GraphStore {
   // AlreadyExists when the vertex is stored already.
   Status PutApplied(const Vertex& v, ByteView raw) override;
   Result<Bytes> GetRaw(const VertexId& id) override;
+  Result<std::optional<Stored>> GetStored(const VertexId& id) override;
   Result<std::vector<VertexId>> GetParents(const VertexId& id) override;
 
   Result<std::vector<VertexId>> Heads(const ObjectId& object) override;

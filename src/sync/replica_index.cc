@@ -76,11 +76,9 @@ const RangeStorage* ReplicaIndex::Items(const codec::ObjectId& object) const {
 
 std::optional<SyncSource::StoredVertex> ReplicaIndex::Vertex(const codec::ObjectId& object,
                                                              const codec::VertexId& id) {
-  auto meta = replica_.graph_store().GetMeta(id);
-  if (!meta.ok() || !*meta || (*meta)->object != object) return std::nullopt;
-  auto raw = replica_.graph_store().GetRaw(id);
-  if (!raw.ok()) return std::nullopt;
-  return SyncSource::StoredVertex{(*meta)->depth, std::move(raw).value()};
+  auto stored = replica_.graph_store().GetStored(id);
+  if (!stored.ok() || !*stored || (*stored)->meta.object != object) return std::nullopt;
+  return SyncSource::StoredVertex{(*stored)->meta.depth, std::move((*stored)->raw)};
 }
 
 }  // namespace topo::sync

@@ -67,6 +67,9 @@ TEST_F(SqliteGraphStoreTest, AppliedVertexRoundTrips) {
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
   EXPECT_EQ(store_->GetRaw(a.id).status().code(), Code::kNotFound);
+  auto none = store_->GetStored(a.id);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 
   Apply(g);
   Apply(a);
@@ -87,6 +90,18 @@ TEST_F(SqliteGraphStoreTest, AppliedVertexRoundTrips) {
   auto raw = store_->GetRaw(a.id);
   ASSERT_TRUE(raw.ok());
   EXPECT_EQ(*raw, codec::EncodeVertex(a));
+  // Both in one lookup, as a peer is served; the genesis too (its own object).
+  for (const Vertex* v : {&g, &a}) {
+    auto stored = store_->GetStored(v->id);
+    ASSERT_TRUE(stored.ok() && stored->has_value()) << stored.status().ToString();
+    auto alone = store_->GetMeta(v->id);
+    EXPECT_EQ((*stored)->meta.object, (*alone)->object);
+    EXPECT_EQ((*stored)->meta.depth, (*alone)->depth);
+    EXPECT_EQ((*stored)->meta.type, (*alone)->type);
+    EXPECT_EQ((*stored)->meta.created_at, (*alone)->created_at);
+    EXPECT_EQ((*stored)->meta.author, (*alone)->author);
+    EXPECT_EQ((*stored)->raw, codec::EncodeVertex(*v));
+  }
   auto parents = store_->GetParents(a.id);
   ASSERT_TRUE(parents.ok());
   EXPECT_EQ(*parents, std::vector<VertexId>{g.id});
@@ -383,6 +398,9 @@ TEST_F(SqliteGraphStoreTest, IdsSharingTheirFirst8BytesAreToldApart) {
     EXPECT_EQ((*store.GetMeta(twin.id))->type, 9u);
     EXPECT_EQ(*store.GetRaw(twin.id), codec::EncodeVertex(twin));
     EXPECT_EQ(*store.GetRaw(a.id), codec::EncodeVertex(a));
+    EXPECT_EQ((*store.GetStored(twin.id))->raw, codec::EncodeVertex(twin));
+    EXPECT_EQ((*store.GetStored(a.id))->meta.type, 1u);
+    EXPECT_FALSE(store.GetStored(absent.id)->has_value());
     EXPECT_FALSE(store.GetMeta(absent.id)->has_value());
     EXPECT_EQ(*store.VertexCount(), 3u);
   }
