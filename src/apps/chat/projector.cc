@@ -66,6 +66,10 @@ class ChatProjector final : public object::AppProjector {
         "content='proj_chat_messages', content_rowid='rowid')",
         "DROP TRIGGER IF EXISTS chat_fts_insert",
         "DROP TRIGGER IF EXISTS chat_fts_update",
+        // Messages whose indexed text an edit or a delete changed in the current
+        // transaction, with the text indexed before (see BeforeCommit). Empty between
+        // transactions.
+        "CREATE TABLE IF NOT EXISTS chat_fts_stale(row INTEGER PRIMARY KEY, text TEXT)",
         "CREATE TABLE IF NOT EXISTS chat_read(channel BLOB PRIMARY KEY, seq INTEGER NOT NULL) "
         "WITHOUT ROWID",
         kJournalSchema[0], kJournalSchema[1],  // local: apps/chat/events.h
@@ -116,19 +120,38 @@ class ChatProjector final : public object::AppProjector {
     return journal ? sink.Execute(*journal) : Status::Ok();
   }
 
+  // The index of the messages that edits and deletes changed, once per transaction (see
+  // kIndexPost for why not one by one): each one's old document out, then its current
+  // text in, in rowid order, so FTS5 flushes its pending terms about twice a transaction
+  // instead of once per edit.
+  Status BeforeCommit(ProjectionSink& sink) const override {
+    return Run(sink,
+               {{"INSERT INTO chat_fts(chat_fts, rowid, text) SELECT 'delete', row, text FROM "
+                 "chat_fts_stale ORDER BY row",
+                 {}},
+                {"INSERT INTO chat_fts(rowid, text) SELECT s.row, m.text FROM chat_fts_stale s "
+                 "JOIN proj_chat_messages m ON m.rowid = s.row ORDER BY s.row",
+                 {}},
+                {"DELETE FROM chat_fts_stale", {}}});
+  }
+
  private:
   static Status Run(ProjectionSink& sink, std::vector<ProjectionWrite> ws) {
     for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink.Execute(w));
     return Status::Ok();
   }
 
-  // How chat_fts is kept. No statement here may fire a trigger that writes chat_fts, nor be
-  // an INSERT ... SELECT into it: such a statement runs in a statement journal, and at every
-  // statement savepoint FTS5 flushes its pending terms, so each one became an index segment
-  // of its own (merged again and again) instead of one per transaction. So the index is
-  // written by single-row INSERT ... VALUES statements, made conditional with two facts of
-  // FTS5 and SQLite: a 'delete' command with a NULL rowid does nothing, and changes() is the
-  // number of rows the statement just before (the projection's write) changed.
+  // How chat_fts is kept. FTS5 flushes its pending terms to a new index segment (merged
+  // again and again later) whenever a write's rowid is not above the last one's, and at
+  // every statement savepoint: a statement that fires a trigger writing chat_fts, or an
+  // INSERT ... SELECT into it, runs in a statement journal. Once per entry, either made
+  // each message an index segment of its own. So per entry the index takes only posts,
+  // whose rowids grow, by single-row INSERT ... VALUES; edits and deletes note the rows
+  // they change in chat_fts_stale, and BeforeCommit reindexes those once per transaction.
+  //
+  // The post's insert is made conditional with two facts of FTS5 and SQLite: a 'delete'
+  // command with a NULL rowid does nothing, and changes() is the number of rows the
+  // statement just before (the projection's write) changed.
   //
   // After the post's insert: index the row it inserted, as it ended up (with an edit, or no
   // text when a delete came first: such a message matches nothing). Nothing when the insert
@@ -210,18 +233,13 @@ class ChatProjector final : public object::AppProjector {
                       "(SELECT 1 FROM proj_chat_deletes d WHERE d.target = ?2 AND d.channel = ?3 "
                       "AND d.admin = 1)"),
           {vid, target, channel, user, I(ctx.created_at), p.text}},
-         // The index: the text shown now out (see kIndexPost), the edit's in after the update.
-         {"INSERT INTO chat_fts(chat_fts, rowid, text) VALUES ('delete', (SELECT rowid " +
-              kShown + " AND text IS NOT NULL), (SELECT text " + kShown + "))",
+         // The row's indexed text, unless this transaction noted it already (see kIndexPost).
+         {"INSERT OR IGNORE INTO chat_fts_stale(row, text) SELECT rowid, text " + kShown,
           {target, channel, user, SqlValue(), I(ctx.created_at), vid}},
          {"UPDATE proj_chat_messages SET text = ?4, edited_at = ?5, edit_vid = ?6 WHERE id = ?1 "
           "AND channel = ?2 AND author = ?3 AND deleted = 0 AND "
           "(edited_at IS NULL OR (edited_at, edit_vid) < (?5, ?6))",
-          {target, channel, user, p.text, I(ctx.created_at), vid}},
-         {"INSERT INTO chat_fts(chat_fts, rowid, text) VALUES (CASE WHEN changes() = 1 THEN NULL "
-          "ELSE 'delete' END, CASE WHEN changes() = 1 THEN (SELECT rowid FROM proj_chat_messages "
-          "WHERE id = ?1) END, ?2)",
-          {target, p.text}}});
+          {target, channel, user, p.text, I(ctx.created_at), vid}}});
   }
 
   Status Project(const object::AppContext& ctx, const Delete& p, ProjectionSink& sink) const {
@@ -236,20 +254,15 @@ class ChatProjector final : public object::AppProjector {
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
           {Blob(ctx.vertex.view()), target, Blob(ctx.object.view()), Blob(ctx.user->view()),
            I(IsAdmin(ctx) ? 1 : 0), I(ctx.created_at)}},
-         // Out of the index (see kIndexPost) before the text goes.
-         {"INSERT INTO chat_fts(chat_fts, rowid, text) VALUES ('delete', (SELECT m.rowid " +
-              kGoes + " AND m.text IS NOT NULL), (SELECT m.text " + kGoes + "))",
+         // The row's indexed text before it goes (see kIndexPost). In again with no text at
+         // the commit, as when the delete came before the post: the index then holds one
+         // document per message row in every order (its row count and lengths too, which
+         // 'integrity-check' with rank 1 compares).
+         {"INSERT OR IGNORE INTO chat_fts_stale(row, text) SELECT m.rowid, m.text " + kGoes,
           {target}},
          {"UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, files = NULL, "
           "edited_at = NULL, edit_vid = NULL, deleted = 1 WHERE m.id = ?1 AND m.deleted = 0 AND " +
               std::string(kDeleted),
-          {target}},
-         // And back in with no text, as when the delete came before the post: the index then
-         // holds one document per message row in every order (its row count and lengths
-         // too, which 'integrity-check' with rank 1 compares).
-         {"INSERT INTO chat_fts(chat_fts, rowid, text) VALUES (CASE WHEN changes() = 1 THEN NULL "
-          "ELSE 'delete' END, CASE WHEN changes() = 1 THEN (SELECT rowid FROM proj_chat_messages "
-          "WHERE id = ?1) END, NULL)",
           {target}},
          // The edits go with the content: when the message is known deleted, or the delete
          // is an admin's (it counts whoever wrote the message).
