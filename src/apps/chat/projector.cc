@@ -1,5 +1,6 @@
 #include "apps/chat/projector.h"
 
+#include <initializer_list>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -136,7 +137,8 @@ class ChatProjector final : public object::AppProjector {
   }
 
  private:
-  static Status Run(ProjectionSink& sink, std::vector<ProjectionWrite> ws) {
+  // In order; the list's writes are run where they are, not copied into a vector first.
+  static Status Run(ProjectionSink& sink, std::initializer_list<ProjectionWrite> ws) {
     for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink.Execute(w));
     return Status::Ok();
   }
