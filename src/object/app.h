@@ -69,6 +69,14 @@ class AppProjector {
   // A checked entry of a log field, applied once per vertex.
   virtual Status OnEntry(const AppContext& ctx, ByteView entry,
                          store::ProjectionSink& sink) const = 0;
+  // Called once before the commit of each transaction in which OnCreate or OnEntry ran,
+  // inside it: for work cheaper done once per transaction than once per entry (what is
+  // pending must be kept in the app's tables, not in the projector, which replicas share).
+  // The tables after it must be as if each entry had done its part. By default nothing.
+  virtual Status BeforeCommit(store::ProjectionSink& sink) const {
+    (void)sink;
+    return Status::Ok();
+  }
 };
 
 // Adds an app blueprint (its `app` set). A second registration of the same name is a no-op

@@ -82,6 +82,25 @@ Status ObjectEngine::Validate(const codec::Vertex& v, std::span<const graph::Ver
   return Status::Ok();
 }
 
+Status ObjectEngine::OnCreate(const AppProjector& app, const AppContext& ctx) {
+  if (std::find(apps_this_txn_.begin(), apps_this_txn_.end(), &app) == apps_this_txn_.end())
+    apps_this_txn_.push_back(&app);
+  return app.OnCreate(ctx, sink_);
+}
+
+Status ObjectEngine::OnEntry(const AppProjector& app, const AppContext& ctx, ByteView entry) {
+  if (std::find(apps_this_txn_.begin(), apps_this_txn_.end(), &app) == apps_this_txn_.end())
+    apps_this_txn_.push_back(&app);
+  return app.OnEntry(ctx, entry, sink_);
+}
+
+Status ObjectEngine::BeforeCommit() {
+  std::vector<const AppProjector*> apps;
+  apps.swap(apps_this_txn_);
+  for (const AppProjector* app : apps) TOPO_RETURN_IF_ERROR(app->BeforeCommit(sink_));
+  return Status::Ok();
+}
+
 Status ObjectEngine::Apply(const codec::Vertex& v) {
   if (v.is_genesis()) {
     auto g = codec::DecodeGenesisPayload(v.payload);
@@ -100,7 +119,7 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
     if (!bp || !bp->app) return Status::Ok();
     TOPO_ASSIGN_OR_RETURN(auto ctx, AppContextOf(v, g->group, 0));
     ctx.params = g->params;
-    return bp->app->OnCreate(ctx, sink_);
+    return OnCreate(*bp->app, ctx);
   }
   if (v.type == codec::kGroupOpType) return ApplyGroupVertex(v);
   TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));

@@ -82,6 +82,9 @@ class ObjectEngine final : public graph::Applier {
   // Drops every in-memory cache (indexes, keyrings, blueprints). The owner calls it when a
   // transaction rolls back, since the caches may hold what it wrote.
   void ForgetCaches();
+  // Runs AppProjector::BeforeCommit of each app whose projector ran in this transaction.
+  // The owner calls it before every commit; after a rollback, ForgetCaches forgets them.
+  Status BeforeCommit();
 
  private:
   Status ValidateGroupVertex(const codec::Vertex& v);
@@ -103,8 +106,14 @@ class ObjectEngine final : public graph::Applier {
   Status Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
                  const std::vector<Effect>& effects);
 
+  // Runs the app's OnCreate / OnEntry, noting it for BeforeCommit.
+  Status OnCreate(const AppProjector& app, const AppContext& ctx);
+  Status OnEntry(const AppProjector& app, const AppContext& ctx, ByteView entry);
+
   store::StateStore& state_;
   store::ProjectionSink& sink_;
+  // The apps whose projectors ran in the current transaction (a handful at most).
+  std::vector<const AppProjector*> apps_this_txn_;
   std::unordered_map<codec::ObjectId, const Blueprint*, FixedBytesHash> blueprints_;
   // nullopt = not in a group.
   std::unordered_map<codec::ObjectId, std::optional<codec::ObjectId>, FixedBytesHash> group_of_;

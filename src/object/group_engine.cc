@@ -47,6 +47,7 @@ void ObjectEngine::SetVertexSource(std::function<Result<Bytes>(const codec::Vert
 }
 
 void ObjectEngine::ForgetCaches() {
+  apps_this_txn_.clear();
   blueprints_.clear();
   group_of_.clear();
   groups_.clear();
@@ -226,7 +227,7 @@ Status ObjectEngine::ApplyPlain(const codec::Vertex& v, ByteView payload, bool f
   if (!entry || !bp->app) return Status::Ok();
   TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));
   TOPO_ASSIGN_OR_RETURN(auto app_ctx, AppContextOf(v, group, p->field));
-  return bp->app->OnEntry(app_ctx, entry->entry, sink_);
+  return OnEntry(*bp->app, app_ctx, entry->entry);
 }
 
 Result<AppContext> ObjectEngine::AppContextOf(const codec::Vertex& v,

@@ -267,7 +267,7 @@ class Replica {
       return engine.Validate(v, parents);
     }
     Status Apply(const codec::Vertex& v) override;
-    Status BeforeCommit() override { return Status::Ok(); }
+    Status BeforeCommit() override { return engine.BeforeCommit(); }
     void AfterRollback() override { pending.clear(); }
     void AfterCommit() override;
     ObjectEngine& engine;

@@ -1,5 +1,6 @@
 #include "apps/chat/projector.h"
 
+#include <initializer_list>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -46,7 +47,11 @@ class ChatProjector final : public object::AppProjector {
         "CREATE TABLE IF NOT EXISTS proj_chat_edits(vid BLOB PRIMARY KEY, target BLOB NOT NULL, "
         "channel BLOB NOT NULL, user BLOB NOT NULL, at INTEGER NOT NULL, text TEXT NOT NULL) "
         "WITHOUT ROWID",
-        "CREATE INDEX IF NOT EXISTS proj_chat_edits_by_target ON proj_chat_edits(target)",
+        // The post's projection reads the author's latest edit of a message straight from
+        // this index, with no sort (a temporary B-tree per post otherwise).
+        "CREATE INDEX IF NOT EXISTS proj_chat_edits_latest ON proj_chat_edits(target, channel, "
+        "user, at, vid)",
+        "DROP INDEX IF EXISTS proj_chat_edits_by_target",  // a prefix of the one above
         "CREATE TABLE IF NOT EXISTS proj_chat_deletes(vid BLOB PRIMARY KEY, target BLOB NOT NULL, "
         "channel BLOB NOT NULL, user BLOB NOT NULL, admin INTEGER NOT NULL, at INTEGER NOT NULL) "
         "WITHOUT ROWID",
@@ -55,19 +60,17 @@ class ChatProjector final : public object::AppProjector {
         "channel BLOB NOT NULL, user BLOB NOT NULL, emoji TEXT NOT NULL, present INTEGER NOT "
         "NULL, at INTEGER NOT NULL, vid BLOB NOT NULL, PRIMARY KEY(target, user, emoji)) "
         "WITHOUT ROWID",
-        // Search: an external-content FTS5 index over the current text, kept by a trigger
-        // (updates) and the post's projection (inserts).
+        // Search: an external-content FTS5 index over the current text, kept by the
+        // projections of posts, edits and deletes (see kIndexPost). Databases made before
+        // had triggers for this; they are dropped, as the projections do the same.
         "CREATE VIRTUAL TABLE IF NOT EXISTS chat_fts USING fts5(text, "
         "content='proj_chat_messages', content_rowid='rowid')",
-        // Inserts are indexed by the post's projection (Project(Post)); this trigger was
-        // the way before, and databases made then have it.
         "DROP TRIGGER IF EXISTS chat_fts_insert",
-        "CREATE TRIGGER IF NOT EXISTS chat_fts_update AFTER UPDATE OF text ON proj_chat_messages "
-        "BEGIN "
-        "INSERT INTO chat_fts(chat_fts, rowid, text) SELECT 'delete', old.rowid, old.text "
-        "WHERE old.text IS NOT NULL; "
-        "INSERT INTO chat_fts(rowid, text) SELECT new.rowid, new.text "
-        "WHERE new.text IS NOT NULL; END",
+        "DROP TRIGGER IF EXISTS chat_fts_update",
+        // Messages whose indexed text an edit or a delete changed in the current
+        // transaction, with the text indexed before (see BeforeCommit). Empty between
+        // transactions.
+        "CREATE TABLE IF NOT EXISTS chat_fts_stale(row INTEGER PRIMARY KEY, text TEXT)",
         "CREATE TABLE IF NOT EXISTS chat_read(channel BLOB PRIMARY KEY, seq INTEGER NOT NULL) "
         "WITHOUT ROWID",
         kJournalSchema[0], kJournalSchema[1],  // local: apps/chat/events.h
@@ -118,11 +121,47 @@ class ChatProjector final : public object::AppProjector {
     return journal ? sink.Execute(*journal) : Status::Ok();
   }
 
+  // The index of the messages that edits and deletes changed, once per transaction (see
+  // kIndexPost for why not one by one): each one's old document out, then its current
+  // text in, in rowid order, so FTS5 flushes its pending terms about twice a transaction
+  // instead of once per edit.
+  Status BeforeCommit(ProjectionSink& sink) const override {
+    return Run(sink,
+               {{"INSERT INTO chat_fts(chat_fts, rowid, text) SELECT 'delete', row, text FROM "
+                 "chat_fts_stale ORDER BY row",
+                 {}},
+                {"INSERT INTO chat_fts(rowid, text) SELECT s.row, m.text FROM chat_fts_stale s "
+                 "JOIN proj_chat_messages m ON m.rowid = s.row ORDER BY s.row",
+                 {}},
+                {"DELETE FROM chat_fts_stale", {}}});
+  }
+
  private:
-  static Status Run(ProjectionSink& sink, std::vector<ProjectionWrite> ws) {
+  // In order; the list's writes are run where they are, not copied into a vector first.
+  static Status Run(ProjectionSink& sink, std::initializer_list<ProjectionWrite> ws) {
     for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink.Execute(w));
     return Status::Ok();
   }
+
+  // How chat_fts is kept. FTS5 flushes its pending terms to a new index segment (merged
+  // again and again later) whenever a write's rowid is not above the last one's, and at
+  // every statement savepoint: a statement that fires a trigger writing chat_fts, or an
+  // INSERT ... SELECT into it, runs in a statement journal. Once per entry, either made
+  // each message an index segment of its own. So per entry the index takes only posts,
+  // whose rowids grow, by single-row INSERT ... VALUES; edits and deletes note the rows
+  // they change in chat_fts_stale, and BeforeCommit reindexes those once per transaction.
+  //
+  // The post's insert is made conditional with two facts of FTS5 and SQLite: a 'delete'
+  // command with a NULL rowid does nothing, and changes() is the number of rows the
+  // statement just before (the projection's write) changed.
+  //
+  // After the post's insert: index the row it inserted, as it ended up (with an edit, or no
+  // text when a delete came first: such a message matches nothing). Nothing when the insert
+  // was ignored (the message was there already, so it is indexed).
+  static constexpr const char* kIndexPost =
+      "INSERT INTO chat_fts(chat_fts, rowid, text) VALUES (CASE WHEN changes() = 1 THEN NULL "
+      "ELSE 'delete' END, CASE WHEN changes() = 1 THEN last_insert_rowid() END, (SELECT text "
+      "FROM proj_chat_messages WHERE rowid = last_insert_rowid()))";
 
   // The clause that is true when message ?1 of channel ?2 has a delete that counts: by an
   // admin, or by the message's author (needs the message row `m`).
@@ -151,36 +190,27 @@ class ChatProjector final : public object::AppProjector {
       for (const auto& f : p.files) a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
       files = a.dump();
     }
+    // The delete and the latest edit are looked up once each (`d`, `e`), not once per column
+    // they decide.
     static const std::string kInsertPost =
         std::string("INSERT OR IGNORE INTO proj_chat_messages(id, channel, author, device, "
                     "created_at, thread, text, mentions, files, edited_at, edit_vid, deleted) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ") +
-        kPostDeleted + " THEN NULL ELSE COALESCE((SELECT e.text " + kLatestEdit +
-        "), ?7) END, CASE WHEN " + kPostDeleted + " THEN NULL ELSE ?8 END, CASE WHEN " +
-        kPostDeleted + " THEN NULL ELSE ?9 END, CASE WHEN " + kPostDeleted +
-        " THEN NULL ELSE (SELECT e.at " + kLatestEdit + ") END, CASE WHEN " + kPostDeleted +
-        " THEN NULL ELSE (SELECT e.vid " + kLatestEdit + ") END, " + kPostDeleted + ")";
+                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN d.gone THEN NULL ELSE "
+                    "COALESCE(e.text, ?7) END, CASE WHEN d.gone THEN NULL ELSE ?8 END, "
+                    "CASE WHEN d.gone THEN NULL ELSE ?9 END, CASE WHEN d.gone THEN NULL ELSE "
+                    "e.at END, CASE WHEN d.gone THEN NULL ELSE e.vid END, d.gone FROM (SELECT ") +
+        kPostDeleted + " AS gone) d LEFT JOIN (SELECT e.text, e.at, e.vid " + kLatestEdit + ") e";
     Bytes id = Blob(ctx.vertex.view());
-    Bytes channel = Blob(ctx.object.view());
-    Bytes author = Blob(ctx.user->view());
     return Run(
         sink,
         {// The row as it ends up, in one insert: with the author's latest edit, or deleted,
          // when an edit or a delete arrived first (content waiting for a key applies late).
-         // No statement here updates the text: a statement that can fire a trigger writing
-         // chat_fts runs in a statement journal, and FTS5 flushes its pending terms at every
-         // such savepoint, one index segment per message instead of per transaction.
          {kInsertPost,
-          {id, channel, author, Blob(ctx.device.view()), I(ctx.created_at),
-           p.thread ? SqlValue(Blob(p.thread->view())) : SqlValue(), p.text,
+          {id, Blob(ctx.object.view()), Blob(ctx.user->view()), Blob(ctx.device.view()),
+           I(ctx.created_at), p.thread ? SqlValue(Blob(p.thread->view())) : SqlValue(), p.text,
            mentions.empty() ? SqlValue() : SqlValue(mentions),
            files.empty() ? SqlValue() : SqlValue(files)}},
-         // Indexed here rather than by a trigger (see above): a post is applied once, so its
-         // row was just inserted. A message deleted before its post arrived is indexed with
-         // no text, so it matches nothing.
-         {"INSERT INTO chat_fts(rowid, text) VALUES ((SELECT rowid FROM proj_chat_messages "
-          "WHERE id = ?1), (SELECT text FROM proj_chat_messages WHERE id = ?1))",
-          {id}},
+         {kIndexPost, {}},  // right after the insert: it reads changes()
          {std::string("DELETE FROM proj_chat_edits WHERE target = ?1 AND EXISTS (SELECT 1 FROM "
                       "proj_chat_messages m WHERE m.id = ?1 AND m.deleted = 1)"),
           {id}}});
@@ -189,6 +219,13 @@ class ChatProjector final : public object::AppProjector {
   Status Project(const object::AppContext& ctx, const Edit& p, ProjectionSink& sink) const {
     Bytes target = Blob(p.message.view());
     Bytes channel = Blob(ctx.object.view());
+    Bytes user = Blob(ctx.user->view());
+    Bytes vid = Blob(ctx.vertex.view());
+    // The message row this edit replaces the text of: the author's, not deleted, and no
+    // later edit shown. ?1 target, ?2 channel, ?3 user, ?5 at, ?6 the edit's vertex.
+    static const std::string kShown =
+        "FROM proj_chat_messages WHERE id = ?1 AND channel = ?2 AND author = ?3 AND deleted = 0 "
+        "AND (edited_at IS NULL OR (edited_at, edit_vid) < (?5, ?6))";
     return Run(
         sink,
         {// Kept unless the message is known deleted (then its content is gone for good).
@@ -197,27 +234,37 @@ class ChatProjector final : public object::AppProjector {
                       "proj_chat_messages m WHERE m.id = ?2 AND m.deleted = 1) AND NOT EXISTS "
                       "(SELECT 1 FROM proj_chat_deletes d WHERE d.target = ?2 AND d.channel = ?3 "
                       "AND d.admin = 1)"),
-          {Blob(ctx.vertex.view()), target, channel, Blob(ctx.user->view()), I(ctx.created_at),
-           p.text}},
-         {"UPDATE proj_chat_messages SET text = ?4, edited_at = ?5, edit_vid = ?6 "
-          "WHERE id = ?1 AND channel = ?2 AND author = ?3 AND deleted = 0 AND "
+          {vid, target, channel, user, I(ctx.created_at), p.text}},
+         // The row's indexed text, unless this transaction noted it already (see kIndexPost).
+         {"INSERT OR IGNORE INTO chat_fts_stale(row, text) SELECT rowid, text " + kShown,
+          {target, channel, user, SqlValue(), I(ctx.created_at), vid}},
+         {"UPDATE proj_chat_messages SET text = ?4, edited_at = ?5, edit_vid = ?6 WHERE id = ?1 "
+          "AND channel = ?2 AND author = ?3 AND deleted = 0 AND "
           "(edited_at IS NULL OR (edited_at, edit_vid) < (?5, ?6))",
-          {target, channel, Blob(ctx.user->view()), p.text, I(ctx.created_at),
-           Blob(ctx.vertex.view())}}});
+          {target, channel, user, p.text, I(ctx.created_at), vid}}});
   }
 
   Status Project(const object::AppContext& ctx, const Delete& p, ProjectionSink& sink) const {
     Bytes target = Blob(p.message.view());
+    // The message row this delete takes the content of (needs the delete's row in).
+    static const std::string kGoes =
+        std::string("FROM proj_chat_messages AS m WHERE m.id = ?1 AND m.deleted = 0 AND ") +
+        kDeleted;
     return Run(
         sink,
         {{"INSERT OR IGNORE INTO proj_chat_deletes(vid, target, channel, user, admin, at) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
           {Blob(ctx.vertex.view()), target, Blob(ctx.object.view()), Blob(ctx.user->view()),
            I(IsAdmin(ctx) ? 1 : 0), I(ctx.created_at)}},
-         {std::string("UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, "
-                      "files = NULL, edited_at = NULL, edit_vid = NULL, deleted = 1 "
-                      "WHERE m.id = ?1 AND m.deleted = 0 AND ") +
-              kDeleted,
+         // The row's indexed text before it goes (see kIndexPost). In again with no text at
+         // the commit, as when the delete came before the post: the index then holds one
+         // document per message row in every order (its row count and lengths too, which
+         // 'integrity-check' with rank 1 compares).
+         {"INSERT OR IGNORE INTO chat_fts_stale(row, text) SELECT m.rowid, m.text " + kGoes,
+          {target}},
+         {"UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, files = NULL, "
+          "edited_at = NULL, edit_vid = NULL, deleted = 1 WHERE m.id = ?1 AND m.deleted = 0 AND " +
+              std::string(kDeleted),
           {target}},
          // The edits go with the content: when the message is known deleted, or the delete
          // is an admin's (it counts whoever wrote the message).

@@ -14,8 +14,8 @@
 //   proj_chat_edits      every edit (vid, target, user, text) of a message not deleted
 //   proj_chat_deletes    every delete (the tombstones)
 //   proj_chat_reactions  target, user, emoji -> on/off, latest (created_at, vid) wins
-//   chat_fts             FTS5 index of the messages' current text (written by the post's
-//                        projection; a trigger keeps it on edits and deletes)
+//   chat_fts             FTS5 index of the messages' current text, one document per
+//                        message row (written by the projections of posts, edits, deletes)
 //   chat_read            this device's read marker per channel (local, not replicated)
 //   chat_journal         every applied entry in arrival order (local: apps/chat/events.h)
 //
