@@ -133,8 +133,8 @@ Result<Channel> Chat::FindChannel(const codec::ObjectId& workspace, std::string_
                           (names.empty() ? "" : " (channels: " + names + ")"));
 }
 
-Result<codec::ObjectId> Chat::CreateChannel(const codec::ObjectId& workspace,
-                                            std::string_view name, std::string_view topic) {
+Result<std::string_view> Chat::NewChannelName(const codec::ObjectId& workspace,
+                                              std::string_view name, std::string_view topic) {
   if (!name.empty() && name[0] == '#') name.remove_prefix(1);
   TOPO_RETURN_IF_ERROR(CheckChannelName(name));
   if (topic.size() > kMaxTopic)
@@ -143,6 +143,12 @@ Result<codec::ObjectId> Chat::CreateChannel(const codec::ObjectId& workspace,
   auto existing = FindChannel(workspace, name);
   if (existing.ok() && existing->name == name)
     return Status::AlreadyExists("the workspace has a channel #" + std::string(name));
+  return name;
+}
+
+Result<codec::ObjectId> Chat::CreateChannel(const codec::ObjectId& workspace,
+                                            std::string_view name, std::string_view topic) {
+  TOPO_ASSIGN_OR_RETURN(name, NewChannelName(workspace, name, topic));
   TOPO_ASSIGN_OR_RETURN(auto channel, r_.CreateObject(kChannelBlueprint, workspace));
   TOPO_RETURN_IF_ERROR(Write(channel, Meta{MetaAttr::kName, std::string(name)}).status());
   if (!topic.empty())
@@ -172,14 +178,7 @@ Result<codec::ObjectId> Chat::CreatePrivate(const codec::ObjectId& workspace, Ch
                                             const codec::DeviceCertificate& self) {
   if (kind == ChannelKind::kPublic)
     return Status::InvalidArgument("a public channel is made by CreateChannel");
-  if (!name.empty() && name[0] == '#') name.remove_prefix(1);
-  TOPO_RETURN_IF_ERROR(CheckChannelName(name));
-  if (topic.size() > kMaxTopic)
-    return Status::InvalidArgument("the topic is longer than " + std::to_string(kMaxTopic) +
-                                   " bytes");
-  auto existing = FindChannel(workspace, name);
-  if (existing.ok() && existing->name == name)
-    return Status::AlreadyExists("the workspace has a channel #" + std::string(name));
+  TOPO_ASSIGN_OR_RETURN(name, NewChannelName(workspace, name, topic));
   TOPO_ASSIGN_OR_RETURN(object::GroupState ws, r_.GroupStateOf(workspace));
   if (!ws.members().count(me_))
     return Status::PermissionDenied("this user is not a member of the workspace");
@@ -435,17 +434,20 @@ constexpr const char* kSearchFilters =
     "c.workspace = ?2 AND (?3 IS NULL OR m.channel = ?3) AND (?4 IS NULL OR m.author = ?4) AND "
     "m.deleted = 0 ";
 
+// Binds a key, or NULL when there is none (the queries' "?N IS NULL OR ..." filters).
+template <size_t N>
+void BindOptional(store::Statement& st, int index, const std::optional<FixedBytes<N>>& key) {
+  if (key)
+    st.Bind(index, *key);
+  else
+    st.BindNull(index);
+}
+
 void BindSearch(store::Statement& st, std::string_view match, const codec::ObjectId& workspace,
                 const SearchQuery& q, uint64_t since, uint64_t until) {
   st.Bind(1, match).Bind(2, workspace);
-  if (q.channel)
-    st.Bind(3, *q.channel);
-  else
-    st.BindNull(3);
-  if (q.author)
-    st.Bind(4, *q.author);
-  else
-    st.BindNull(4);
+  BindOptional(st, 3, q.channel);
+  BindOptional(st, 4, q.author);
   st.Bind(5, static_cast<int64_t>(since)).Bind(6, static_cast<int64_t>(until));
 }
 
@@ -489,10 +491,7 @@ Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, cons
       "proj_chat_messages WHERE channel = c.id ORDER BY created_at DESC LIMIT 1 OFFSET ?3) AS "
       "nth FROM proj_chat_channels c WHERE c.workspace = ?1 AND (?2 IS NULL OR c.id = ?2))");
   span.Bind(1, workspace);
-  if (q.channel)
-    span.Bind(2, *q.channel);
-  else
-    span.BindNull(2);
+  BindOptional(span, 2, q.channel);
   span.Bind(3, static_cast<int64_t>(q.limit - 1));
   TOPO_ASSIGN_OR_RETURN(bool row, span.Step());
   if (!row || span.IsNull(0)) {
@@ -532,10 +531,7 @@ Result<std::vector<Message>> Chat::Search(const codec::ObjectId& workspace, cons
     }
     const uint64_t lo = hi - std::min(width, hi - floor);
     rows.Bind(1, workspace);
-    if (q.channel)
-      rows.Bind(2, *q.channel);
-    else
-      rows.BindNull(2);
+    BindOptional(rows, 2, q.channel);
     rows.Bind(3, static_cast<int64_t>(lo)).Bind(4, static_cast<int64_t>(hi));
     TOPO_ASSIGN_OR_RETURN(bool counted, rows.Step());
     const uint64_t n = counted ? static_cast<uint64_t>(rows.Int64(0)) : 0;
@@ -564,10 +560,7 @@ Result<std::vector<Message>> Chat::WithFiles(const codec::ObjectId& workspace,
       "(?2 IS NULL OR m.channel = ?2) AND m.files IS NOT NULL AND m.deleted = 0 "
       "ORDER BY m.created_at DESC, m.id DESC LIMIT ?3");
   st.Bind(1, workspace);
-  if (channel)
-    st.Bind(2, *channel);
-  else
-    st.BindNull(2);
+  BindOptional(st, 2, channel);
   st.Bind(3, static_cast<int64_t>(limit));
   return Load(st);
 }

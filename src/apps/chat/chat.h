@@ -149,6 +149,10 @@ class Chat {
   Result<std::vector<Message>> Load(store::Statement& st);
   Status Fill(Message& m);
 
+  // A new channel's name without its '#', checked, with its topic's length, and free in
+  // the workspace.
+  Result<std::string_view> NewChannelName(const codec::ObjectId& workspace,
+                                          std::string_view name, std::string_view topic);
   object::Replica& r_;
   crypto::PublicKey me_;
   uint64_t walk_budget_ = kWalkBudget;
