@@ -84,6 +84,8 @@ void ProfiledPipeline::IngestPrepared(std::vector<graph::Prepared> prepared) {
     {
       Timed t(m.prof, kFlush);
       if (m.batch_blocked) Check(m.batch_blocked->Flush(), "flush blocked");
+      // The projection rows the batch changed (Replica runs it as a TxnParticipant).
+      Check(m.engine->BeforeCommit(), "write the projection");
       if (m.coalescing) Check(m.coalescing->Flush(), "flush projection");
     }
     Timed t(m.prof, kCommit);

@@ -95,6 +95,7 @@ Status ObjectEngine::OnEntry(const AppProjector& app, const AppContext& ctx, Byt
 }
 
 Status ObjectEngine::BeforeCommit() {
+  TOPO_RETURN_IF_ERROR(WriteDirtyRows());
   std::vector<const AppProjector*> apps;
   apps.swap(apps_this_txn_);
   for (const AppProjector* app : apps) TOPO_RETURN_IF_ERROR(app->BeforeCommit(sink_));
@@ -127,41 +128,57 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
   return ApplyPlain(v, v.payload, false);
 }
 
-Status ObjectEngine::Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
+Status ObjectEngine::Project(const codec::ObjectId& object, uint32_t field,
                              const std::vector<Effect>& effects) {
-  // Every row is rewritten from the current state whenever the op may have changed it (the
-  // effects never miss a change), so each row equals the render of the state, in any
-  // delivery order. Non-map fields are one row, re-rendered whole: O(field size) per op.
-  // A map field is one row per visible key: O(size of that key's value) per op.
+  // The effects never miss a change, and every noted row is rewritten from the state at
+  // commit, so each row equals the render of the state, in any delivery order. A non-map
+  // field is one row, rendered whole: O(field size) per transaction that changed it. A map
+  // field is one row per visible key: O(size of that key's value).
+  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));
+  if (bp->fields[field].type.kind != CrdtKind::kMap) {
+    if (!effects.empty()) dirty_rows_.insert({object, field, true, {}});
+    return Status::Ok();
+  }
+  for (const auto& e : effects) {
+    TOPO_ASSIGN_OR_RETURN(auto path, SplitPath(e.path));
+    // An empty path is the map as a whole (never produced by today's ops).
+    if (path.empty()) {
+      dirty_rows_.insert({object, field, true, {}});
+    } else {
+      dirty_rows_.insert({object, field, false, std::move(path[0])});
+    }
+  }
+  return Status::Ok();
+}
+
+Status ObjectEngine::WriteDirtyRows() {
+  std::set<DirtyRow> rows;
+  rows.swap(dirty_rows_);
   auto write = [&](const std::vector<store::ProjectionWrite>& ws) -> Status {
     for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
     return Status::Ok();
   };
-  if (field.type.kind != CrdtKind::kMap) {
-    if (effects.empty()) return Status::Ok();
-    TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, object, prefix, field.type));
-    return write(ProjectField(object, field.name, value));
-  }
-  std::vector<std::string> keys;  // top-level keys touched, each once
-  for (const auto& e : effects) {
-    TOPO_ASSIGN_OR_RETURN(auto path, SplitPath(e.path));
-    if (path.empty()) {
-      // The map as a whole: rewrite every visible key (never produced by today's ops).
-      TOPO_ASSIGN_OR_RETURN(auto all, object::Render(state_, object, prefix, field.type));
-      for (auto& [k, value] : all.items())
+  for (const DirtyRow& row : rows) {
+    TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(row.object));
+    const FieldDecl& field = bp->fields[row.field];
+    const Bytes prefix = FieldPrefix(row.field);
+    if (row.whole) {
+      TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, row.object, prefix, field.type));
+      if (field.type.kind != CrdtKind::kMap) {
+        TOPO_RETURN_IF_ERROR(write(ProjectField(row.object, field.name, value)));
+        continue;
+      }
+      for (auto& [k, v] : value.items())
         TOPO_RETURN_IF_ERROR(
-            write(ProjectField(object, field.name + "/" + EscapePathKey(k), value)));
+            write(ProjectField(row.object, field.name + "/" + EscapePathKey(k), v)));
       continue;
     }
-    if (std::find(keys.begin(), keys.end(), path[0]) == keys.end()) keys.push_back(path[0]);
-  }
-  for (const auto& k : keys) {
-    std::string row = field.name + "/" + EscapePathKey(k);
-    auto value = RenderPath(state_, object, prefix, field.type, JoinPath({k}));
+    std::string path = field.name + "/" + EscapePathKey(row.key);
+    auto value = RenderPath(state_, row.object, prefix, field.type, JoinPath({row.key}));
     if (value.ok()) {
-      TOPO_RETURN_IF_ERROR(write(ProjectField(object, row, *value)));
+      TOPO_RETURN_IF_ERROR(write(ProjectField(row.object, path, *value)));
     } else if (value.status().code() == Code::kNotFound) {
-      TOPO_RETURN_IF_ERROR(write(ProjectRemoval(object, row)));  // the key is not visible
+      TOPO_RETURN_IF_ERROR(write(ProjectRemoval(row.object, path)));  // the key is not visible
     } else {
       return value.status();
     }

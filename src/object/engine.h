@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -82,8 +83,10 @@ class ObjectEngine final : public graph::Applier {
   // Drops every in-memory cache (indexes, keyrings, blueprints). The owner calls it when a
   // transaction rolls back, since the caches may hold what it wrote.
   void ForgetCaches();
-  // Runs AppProjector::BeforeCommit of each app whose projector ran in this transaction.
-  // The owner calls it before every commit; after a rollback, ForgetCaches forgets them.
+  // Writes the projection rows this transaction's ops changed, then runs
+  // AppProjector::BeforeCommit of each app whose projector ran in it. The owner calls it
+  // before every commit (before the state store writes its overlay); after a rollback,
+  // ForgetCaches forgets both.
   Status BeforeCommit();
 
  private:
@@ -102,9 +105,12 @@ class ObjectEngine final : public graph::Applier {
   Status ReplayQueued(const codec::ObjectId& group);
   Result<std::vector<codec::VertexId>> GroupRefsOf(const codec::VertexId& id);
   Status AbsorbKeys(const codec::ObjectId& group, bool* gained);
-  // Rewrites the projection rows that `effects` of an op on `field` touched.
-  Status Project(const codec::ObjectId& object, const FieldDecl& field, ByteView prefix,
+  // Notes the projection rows that `effects` of an op on field `field` of `object` touched;
+  // WriteDirtyRows rewrites them.
+  Status Project(const codec::ObjectId& object, uint32_t field,
                  const std::vector<Effect>& effects);
+  // Rewrites each noted row from the current state, once, in (object, field, key) order.
+  Status WriteDirtyRows();
 
   // Runs the app's OnCreate / OnEntry, noting it for BeforeCommit.
   Status OnCreate(const AppProjector& app, const AppContext& ctx);
@@ -112,6 +118,18 @@ class ObjectEngine final : public graph::Applier {
 
   store::StateStore& state_;
   store::ProjectionSink& sink_;
+  // A projection row that an op of the current transaction may have changed: a map field's
+  // top-level key, or (whole) a non-map field's one row or every key of a map field. Each is
+  // rendered once, at BeforeCommit, however many ops touched it: a set re-rendered after
+  // every op that changed it cost O(set size) per op.
+  struct DirtyRow {
+    codec::ObjectId object;
+    uint32_t field = 0;
+    bool whole = false;
+    std::string key;
+    auto operator<=>(const DirtyRow&) const = default;
+  };
+  std::set<DirtyRow> dirty_rows_;
   // The apps whose projectors ran in the current transaction (a handful at most).
   std::vector<const AppProjector*> apps_this_txn_;
   std::unordered_map<codec::ObjectId, const Blueprint*, FixedBytesHash> blueprints_;

@@ -332,7 +332,10 @@ Result<Statement> Database::PrepareUncached(std::string_view sql) {
 
 Status Database::Begin() { return Prepare("BEGIN IMMEDIATE").Run(); }
 Status Database::Commit() {
-  for (TxnParticipant* p : participants_) TOPO_RETURN_IF_ERROR(p->BeforeCommit());
+  // Newest first: a participant registered later is built on earlier ones (an engine on its
+  // state store) and may still write through them.
+  for (auto it = participants_.rbegin(); it != participants_.rend(); ++it)
+    TOPO_RETURN_IF_ERROR((*it)->BeforeCommit());
   TOPO_RETURN_IF_ERROR(Prepare("COMMIT").Run());
   for (TxnParticipant* p : participants_) p->AfterCommit();
   return Status::Ok();

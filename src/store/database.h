@@ -102,8 +102,9 @@ class Statement {
 class TxnParticipant {
  public:
   virtual ~TxnParticipant() = default;
-  // Called by Database::Commit() before COMMIT, inside the transaction. An error aborts the
-  // commit (the transaction stays open; the caller rolls it back).
+  // Called by Database::Commit() before COMMIT, inside the transaction, newest participant
+  // first (one registered later may still write through one registered before it). An error
+  // aborts the commit (the transaction stays open; the caller rolls it back).
   virtual Status BeforeCommit() = 0;
   // Called whenever SQLite rolls a transaction back (explicitly or on its own after an
   // error). Must not use the Database: forget what the transaction wrote, nothing more.
