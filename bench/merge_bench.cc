@@ -6,6 +6,7 @@
 // grow the state that each later op re-renders; with one remove per five ops on a field the
 // state stays bounded by the key space, as in an application that edits and deletes.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -98,6 +99,7 @@ Direction TakeIn(Replica& to, std::vector<Bytes> raws, uint64_t n, unsigned thre
   Stopwatch verify;
   std::vector<graph::Prepared> prepared = graph::PrepareAll(std::move(raws), threads);
   d.verify_ms = verify.Ms();
+  std::fprintf(stderr, "merge: ingesting\n");
   Stopwatch merge;
   const double cpu0 = ThreadCpuSeconds();
   object::IngestReport report = Check(to.IngestPrepared(std::move(prepared)), "merge");
@@ -119,6 +121,7 @@ Json RunMerge(const MergeOptions& options) {
   TempDir dir("merge");
   object::ReplicaOptions ro;
   ro.verify_threads = options.threads;
+  if (const char* b = std::getenv("TOPO_BATCH")) ro.batch_size = std::stoul(b);
   auto a = Check(Replica::Open(dir.File("a.db"), ReplicaKey(options.seed, 'a'), ro), "open a");
   auto b = Check(Replica::Open(dir.File("b.db"), ReplicaKey(options.seed, 'b'), ro), "open b");
   const codec::ObjectId object = Check(a->CreateObject("doc"), "create doc");

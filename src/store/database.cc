@@ -330,7 +330,15 @@ Result<Statement> Database::PrepareUncached(std::string_view sql) {
   return Statement(raw, Status::Ok());
 }
 
-Status Database::Begin() { return Prepare("BEGIN IMMEDIATE").Run(); }
+Status Database::Begin() {
+  ++transaction_serial_;
+  return Prepare("BEGIN IMMEDIATE").Run();
+}
+
+Status Database::BeginRead() {
+  ++transaction_serial_;
+  return Prepare("BEGIN DEFERRED").Run();
+}
 Status Database::Commit() {
   // Newest first: a participant registered later is built on earlier ones (an engine on its
   // state store) and may still write through them.
@@ -395,7 +403,7 @@ Status Transaction::Rollback() {
 Result<ReadTransaction> ReadTransaction::Begin(Database& db) {
   if (db.in_transaction())
     return Status::Internal("a read transaction cannot begin inside another transaction");
-  TOPO_RETURN_IF_ERROR(db.Prepare("BEGIN DEFERRED").Run());
+  TOPO_RETURN_IF_ERROR(db.BeginRead());
   return ReadTransaction(&db);
 }
 

@@ -165,11 +165,17 @@ class Database {
   // BEGIN IMMEDIATE / COMMIT / ROLLBACK. Transactions do not nest. Rollback() outside a
   // transaction (SQLite may already have rolled back after an I/O error) is a no-op.
   Status Begin();
+  // BEGIN DEFERRED: a read snapshot (ReadTransaction).
+  Status BeginRead();
   Status Commit();
   Status Rollback();
   bool in_transaction() const;
+  // Incremented by every Begin and BeginRead: what a cache learnt inside one transaction
+  // holds while in_transaction() and this number are unchanged.
+  uint64_t transaction_serial() const { return transaction_serial_; }
 
-  // Participants run in registration order. Not owned.
+  // Participants' BeforeCommit runs newest first, AfterCommit and AfterRollback in
+  // registration order. Not owned.
   void AddParticipant(TxnParticipant* p);
   void RemoveParticipant(TxnParticipant* p);
   // Incremented on every rollback: a cache may compare it instead of registering.
@@ -195,6 +201,7 @@ class Database {
   Statement failed_;  // what Prepare() returns for SQL that does not prepare
   std::vector<TxnParticipant*> participants_;
   uint64_t rollback_epoch_ = 0;
+  uint64_t transaction_serial_ = 0;
 };
 
 // Rolls back in its destructor unless Commit() succeeded. Move-only.

@@ -99,9 +99,62 @@ SqliteGraphStore::SqliteGraphStore(Database& db, const Clock& clock, size_t meta
     : db_(db),
       clock_(clock),
       epoch_(db.rollback_epoch()),
-      meta_slot_count_(meta_cache_entries == 0 ? 0 : std::bit_ceil(meta_cache_entries)) {}
+      meta_slot_count_(meta_cache_entries == 0 ? 0 : std::bit_ceil(meta_cache_entries)) {
+  db_.AddParticipant(this);
+}
 
-SqliteGraphStore::~SqliteGraphStore() = default;
+SqliteGraphStore::~SqliteGraphStore() {
+  db_.RemoveParticipant(this);
+  // The heads belong to the open transaction: whoever commits it expects them there.
+  if (db_.in_transaction() && !head_changes_.empty()) (void)BeforeCommit();
+}
+
+SqliteGraphStore::TxnFacts* SqliteGraphStore::Facts() {
+  if (!db_.in_transaction()) return nullptr;
+  if (facts_.serial != db_.transaction_serial()) {
+    facts_ = TxnFacts{};
+    facts_.serial = db_.transaction_serial();
+  }
+  return &facts_;
+}
+
+Result<bool> SqliteGraphStore::NoRejected() {
+  TxnFacts* f = Facts();
+  if (!f) return false;  // not known: ask SQLite each time
+  if (!f->no_rejected) {
+    TOPO_ASSIGN_OR_RETURN(uint64_t any, Count("SELECT EXISTS (SELECT 1 FROM rejected)"));
+    f->no_rejected = any == 0;
+  }
+  return *f->no_rejected;
+}
+
+Result<bool> SqliteGraphStore::NoBlocked() {
+  TxnFacts* f = Facts();
+  if (!f) return false;
+  if (!f->no_blocked) {
+    TOPO_ASSIGN_OR_RETURN(uint64_t any,
+                          Count("SELECT EXISTS (SELECT 1 FROM blocked) OR "
+                                "EXISTS (SELECT 1 FROM blocked_deps)"));
+    f->no_blocked = any == 0;
+  }
+  return *f->no_blocked;
+}
+
+Status SqliteGraphStore::BeforeCommit() {
+  std::map<std::pair<int64_t, VertexId>, HeadChange> changes;
+  changes.swap(head_changes_);
+  for (const auto& [key, change] : changes) {
+    const auto& [obj, id] = key;
+    std::string_view sql = change == HeadChange::kRemoved ? kRemoveHead : kAddHead;
+    TOPO_RETURN_IF_ERROR(db_.Prepare(sql).Bind(1, obj).Bind(2, id).Run());
+  }
+  return Status::Ok();
+}
+
+void SqliteGraphStore::AfterRollback() {
+  head_changes_.clear();
+  facts_ = TxnFacts{};
+}
 
 void SqliteGraphStore::ForgetIfRolledBack() {
   if (db_.rollback_epoch() == epoch_) return;
@@ -165,7 +218,10 @@ Result<std::optional<VertexMeta>> SqliteGraphStore::GetMeta(const VertexId& id) 
   Statement& st = db_.Prepare(kGetMeta);
   ResetOnExit reset(st);
   TOPO_ASSIGN_OR_RETURN(bool row, st.Bind(1, Id8(id.view())).Bind(2, id).Step());
-  if (!row) return std::optional<VertexMeta>();
+  if (!row) {
+    if (TxnFacts* f = Facts()) f->absent = id;
+    return std::optional<VertexMeta>();
+  }
   VertexMeta m;
   m.id = id;
   m.type = static_cast<uint32_t>(st.Int64(0));
@@ -180,7 +236,8 @@ Status SqliteGraphStore::PutApplied(const Vertex& v, ByteView raw) {
   ForgetIfRolledBack();
   const int64_t id8 = Id8(v.id.view());
   bool applied = CachedMeta(v.id).has_value();
-  if (!applied) {
+  TxnFacts* f = Facts();
+  if (!applied && !(f && f->absent == v.id)) {
     Statement& st = db_.Prepare(kIsApplied);
     ResetOnExit reset(st);
     TOPO_ASSIGN_OR_RETURN(applied, st.Bind(1, id8).Bind(2, v.id).Step());
@@ -199,6 +256,10 @@ Status SqliteGraphStore::PutApplied(const Vertex& v, ByteView raw) {
                            .Bind(8, raw)
                            .Run());
   CacheMeta(VertexMeta{v.id, v.object(), v.type, v.depth, v.created_at, v.author});
+  if (f) {
+    f->absent.reset();
+    f->applied = v.id;
+  }
   return Status::Ok();
 }
 
@@ -248,21 +309,47 @@ Result<std::vector<VertexId>> SqliteGraphStore::Heads(const ObjectId& object) {
     if (!row) break;
     TOPO_ASSIGN_OR_RETURN(heads.emplace_back(), st.Fixed<32>(0));
   }
+  // With the open transaction's changes, kept in id order.
+  for (auto it = head_changes_.lower_bound({*obj, VertexId{}});
+       it != head_changes_.end() && it->first.first == *obj; ++it) {
+    const VertexId& id = it->first.second;
+    auto pos = std::lower_bound(heads.begin(), heads.end(), id);
+    const bool present = pos != heads.end() && *pos == id;
+    if (it->second == HeadChange::kRemoved) {
+      if (present) heads.erase(pos);
+    } else if (!present) {
+      heads.insert(pos, id);
+    }
+  }
   return heads;
 }
 
 Status SqliteGraphStore::AddHead(const ObjectId& object, const VertexId& id) {
   TOPO_ASSIGN_OR_RETURN(int64_t obj, ObjectKey(object));
-  return db_.Prepare(kAddHead).Bind(1, obj).Bind(2, id).Run();
+  TxnFacts* f = Facts();
+  if (!f) return db_.Prepare(kAddHead).Bind(1, obj).Bind(2, id).Run();
+  const HeadChange change = f->applied == id ? HeadChange::kAddedNew : HeadChange::kAdded;
+  auto [it, inserted] = head_changes_.try_emplace({obj, id}, change);
+  if (!inserted && it->second != HeadChange::kAddedNew) it->second = change;
+  return Status::Ok();
 }
 
 Status SqliteGraphStore::RemoveHead(const ObjectId& object, const VertexId& id) {
   TOPO_ASSIGN_OR_RETURN(std::optional<int64_t> obj, FindObjectKey(object));
   if (!obj) return Status::Ok();
-  return db_.Prepare(kRemoveHead).Bind(1, *obj).Bind(2, id).Run();
+  if (!Facts()) return db_.Prepare(kRemoveHead).Bind(1, *obj).Bind(2, id).Run();
+  auto it = head_changes_.find({*obj, id});
+  if (it != head_changes_.end() && it->second == HeadChange::kAddedNew) {
+    head_changes_.erase(it);  // added and removed within the transaction: SQLite never saw it
+    return Status::Ok();
+  }
+  head_changes_[{*obj, id}] = HeadChange::kRemoved;
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> SqliteGraphStore::RejectedReason(const VertexId& id) {
+  TOPO_ASSIGN_OR_RETURN(bool none, NoRejected());
+  if (none) return std::optional<std::string>();
   Statement& st = db_.Prepare(kRejectedReason);
   ResetOnExit reset(st);
   TOPO_ASSIGN_OR_RETURN(bool row, st.Bind(1, id).Step());
@@ -272,6 +359,7 @@ Result<std::optional<std::string>> SqliteGraphStore::RejectedReason(const Vertex
 
 Status SqliteGraphStore::PutRejected(const VertexId& id, const ObjectId& object,
                                      std::string_view reason, ByteView raw) {
+  if (TxnFacts* f = Facts()) f->no_rejected = false;
   return db_.Prepare(kPutRejected)
       .Bind(1, id)
       .Bind(2, object)
@@ -282,6 +370,8 @@ Status SqliteGraphStore::PutRejected(const VertexId& id, const ObjectId& object,
 }
 
 Result<bool> SqliteGraphStore::IsBlocked(const VertexId& id) {
+  TOPO_ASSIGN_OR_RETURN(bool none, NoBlocked());
+  if (none) return false;
   Statement& st = db_.Prepare(kIsBlocked);
   ResetOnExit reset(st);
   return st.Bind(1, id).Step();
@@ -291,6 +381,7 @@ Status SqliteGraphStore::PutBlocked(const VertexId& id, ByteView raw,
                                     const std::vector<VertexId>& missing) {
   if (missing.empty())
     return Status::Internal("vertex " + HexEncodeShort(id) + " blocked on nothing");
+  if (TxnFacts* f = Facts()) f->no_blocked = false;
   TOPO_RETURN_IF_ERROR(db_.Prepare(kPutBlocked).Bind(1, id).Bind(2, raw).Run());
   for (const VertexId& dep : missing)
     TOPO_RETURN_IF_ERROR(db_.Prepare(kPutBlockedDep).Bind(1, dep).Bind(2, id).Run());
@@ -298,10 +389,12 @@ Status SqliteGraphStore::PutBlocked(const VertexId& id, ByteView raw,
 }
 
 Result<std::vector<VertexId>> SqliteGraphStore::IdsWaitingOn(const VertexId& dep) {
+  std::vector<VertexId> ids;
+  TOPO_ASSIGN_OR_RETURN(bool none, NoBlocked());
+  if (none) return ids;
   Statement& st = db_.Prepare(kWaitingOn);
   ResetOnExit reset(st);
   st.Bind(1, dep);
-  std::vector<VertexId> ids;
   for (;;) {
     TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;

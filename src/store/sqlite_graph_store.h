@@ -14,13 +14,23 @@
 //     nearly always recent vertices, so most GetMeta calls for ids that are stored never
 //     reach SQLite. Applied vertices never change, so an entry is valid until a rollback.
 //
+// Inside a transaction it also keeps, until the transaction ends (Database::
+// transaction_serial()): whether the rejected and blocked tables are empty (nearly always:
+// then the duplicate checks and the cascade after each applied vertex ask nothing), the id
+// GetMeta last found absent (PutApplied does not look it up again), and the heads added and
+// removed, written at commit (a TxnParticipant): in a chain each vertex replaces the head
+// its parent became in the same transaction, and neither row reaches SQLite. Outside a
+// transaction every call reads and writes SQLite directly.
+//
 // REQUIRES: the Database is at schema version kSchemaVersion and outlives this object; no
-// other writer deletes vertices (nothing does: applied vertices are permanent).
+// other writer deletes vertices (nothing does: applied vertices are permanent); heads,
+// rejected and blocked rows are written by this object only while it lives.
 // Not thread-safe (neither is the Database).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -37,7 +47,7 @@ using codec::Vertex;
 using codec::VertexId;
 using graph::VertexMeta;
 
-class SqliteGraphStore final : public graph::GraphStore {
+class SqliteGraphStore final : public graph::GraphStore, public TxnParticipant {
  public:
   // 16,384 slots of 120 bytes: 1.9 MiB once the first vertex is cached. In the ingest and
   // merge benchmarks it answered all but a few dozen of the GetMeta calls for stored
@@ -100,7 +110,28 @@ class SqliteGraphStore final : public graph::GraphStore {
   Result<uint64_t> VertexCount();
   Result<uint64_t> RejectedCount();
 
+  // ---- TxnParticipant ----
+  Status BeforeCommit() override;  // writes the heads changed in the transaction
+  void AfterRollback() override;
+
  private:
+  // What the open transaction has learnt (see the file comment). Reset when a new one
+  // begins; never used outside a transaction.
+  struct TxnFacts {
+    uint64_t serial = 0;
+    std::optional<bool> no_rejected;  // unknown until asked
+    std::optional<bool> no_blocked;   // blocked and blocked_deps both empty
+    std::optional<VertexId> absent;   // GetMeta's last miss, nothing applied since
+    std::optional<VertexId> applied;  // the last vertex PutApplied stored
+  };
+  // A head's change in the open transaction. kAddedNew: the vertex was applied in the same
+  // transaction, so SQLite cannot hold the row and removing it again leaves nothing to do.
+  enum class HeadChange : uint8_t { kAdded, kAddedNew, kRemoved };
+  // The facts of the open transaction, or nullptr outside one.
+  TxnFacts* Facts();
+  Result<bool> NoRejected();
+  Result<bool> NoBlocked();
+
   // One slot of the VertexMeta cache (a VertexMeta, packed into 120 bytes). `generation` 0
   // is never current: an empty slot.
   struct MetaSlot {
@@ -134,6 +165,9 @@ class SqliteGraphStore final : public graph::GraphStore {
   size_t meta_slot_count_;                  // a power of two, or 0: no cache
   std::unique_ptr<MetaSlot[]> meta_slots_;  // allocated on first use
   uint32_t generation_ = 1;
+  TxnFacts facts_;
+  // (objects.key, head) -> its change, for the open transaction only.
+  std::map<std::pair<int64_t, VertexId>, HeadChange> head_changes_;
 };
 
 }  // namespace topo::store
