@@ -1,7 +1,8 @@
 // The chat's event journal (apps/chat/events.h): one event per applied entry, in apply
 // order, joined with what is shown now; resuming after a seq; the channel filter; entries
 // that change nothing shown are left out; an entry applied late (out of order, or after its
-// key) is journaled once; and the journal stays out of the converging projection.
+// key) is journaled once; the journal stays out of the converging projection; and a journal
+// from before (chat_journal) moves to chat_events at open.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,7 +23,7 @@ namespace {
 // The journal's vertex ids, in seq order, straight from the table.
 std::vector<codec::VertexId> JournalVertices(object::Replica& r) {
   std::vector<codec::VertexId> out;
-  auto& st = r.database().Prepare("SELECT vid FROM chat_journal ORDER BY seq");
+  auto& st = r.database().Prepare("SELECT vid FROM chat_events ORDER BY seq");
   for (;;) {
     auto row = st.Step();
     EXPECT_TRUE(row.ok());
@@ -225,6 +226,7 @@ TEST_F(ChatEvents, AnEntryAppliedLateOrOutOfOrderIsJournaledOnce) {
   // The journal is local: the converging projection leaves it out.
   auto dump = alice->ProjectionDump();
   ASSERT_TRUE(dump.ok());
+  EXPECT_EQ(dump->find("chat_events"), std::string::npos);
   EXPECT_EQ(dump->find("chat_journal"), std::string::npos);
 
   // Copies of bob's device get every vertex one by one in other orders (content waits for
@@ -271,6 +273,73 @@ TEST_F(ChatEvents, AnEntryAppliedLateOrOutOfOrderIsJournaledOnce) {
                                           "message:bob's", "reaction:bob's", "message:a reply"}))
         << "order " << order;
   }
+}
+
+// A replica made before the journal was chat_events kept it in chat_journal (vid UNIQUE): at
+// its next open the rows move to chat_events, seqs kept, so a subscriber's cursor resumes
+// where it was and new events count on from the last seq.
+TEST_F(ChatEvents, AJournalFromBeforeMovesAtOpenWithItsSeqs) {
+  auto m1 = Write(alice, Post{"first", std::nullopt, {}, {}});
+  Write(alice, React{m1, "👍", true});
+  const std::string path = dir.File("before.db");
+  object::ReplicaOptions o;
+  o.box = &alice.box;
+  std::vector<codec::VertexId> want;
+  std::vector<std::string> want_kinds;
+  int64_t cursor = 0;
+  {
+    auto r = object::Replica::Open(path, alice.key.Clone(), o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    Send(dir, *alice, **r);
+    want = JournalVertices(**r);
+    ASSERT_GE(want.size(), 4u);
+    Chat chat(**r, alice.user.public_key());
+    EventQuery q;
+    q.workspace = group;
+    auto all = ReadEvents(**r, chat, q);
+    ASSERT_TRUE(all.ok());
+    want_kinds = Kinds(all->events);
+    cursor = all->events[1].seq;  // a subscriber that has seen two events
+    // The tables as a replica from before had them.
+    ASSERT_TRUE((*r)->database()
+                    .Exec("INSERT INTO chat_journal SELECT * FROM chat_events; "
+                          "DROP TABLE chat_events; "
+                          "CREATE INDEX chat_journal_by_channel ON chat_journal(channel, seq)")
+                    .ok());
+  }
+  auto r = object::Replica::Open(path, alice.key.Clone(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(JournalVertices(**r), want);
+  auto& old_rows = (*r)->database().Prepare("SELECT COUNT(*) FROM chat_journal");
+  ASSERT_TRUE(*old_rows.Step());
+  EXPECT_EQ(old_rows.Int64(0), 0);
+  old_rows.Reset();
+
+  Chat chat(**r, alice.user.public_key());
+  EventQuery q;
+  q.workspace = group;
+  q.after = cursor;
+  auto rest = ReadEvents(**r, chat, q);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(Kinds(rest->events),
+            std::vector<std::string>(want_kinds.begin() + 2, want_kinds.end()));
+  auto end = JournalEnd(**r);
+  ASSERT_TRUE(end.ok());
+  auto m2 = chat.Write(channel, Post{"after the move", std::nullopt, {}, {}});
+  ASSERT_TRUE(m2.ok()) << m2.status().ToString();
+  q.after = *end;
+  auto next = ReadEvents(**r, chat, q);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->events.size(), 1u);
+  EXPECT_EQ(next->events[0].seq, *end + 1);
+  EXPECT_EQ(next->events[0].vertex, *m2);
+  // Opened again: nothing moves twice.
+  r->reset();
+  r = object::Replica::Open(path, alice.key.Clone(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<codec::VertexId> after = want;
+  after.push_back(*m2);
+  EXPECT_EQ(JournalVertices(**r), after);
 }
 
 }  // namespace

@@ -13,8 +13,11 @@ using store::SqlValue;
 Bytes Blob(ByteView v) { return Bytes(v.begin(), v.end()); }
 SqlValue I(uint64_t v) { return static_cast<int64_t>(v); }
 
+// A plain insert: the engine runs OnCreate and OnEntry once per vertex (object/app.h), so
+// nothing needs vid to be unique, and an index on it (random 32-byte keys) would cost a page
+// read and a page write per entry once the journal outgrows the page cache.
 constexpr const char* kInsert =
-    "INSERT OR IGNORE INTO chat_journal(vid, channel, kind, user, target, detail, flag, at) "
+    "INSERT INTO chat_events(vid, channel, kind, user, target, detail, flag, at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 // The row for one entry: kind, target, detail, flag.
@@ -62,17 +65,30 @@ std::optional<ChannelChange> ChangeFromName(std::string_view s) {
 }
 
 Status BadRow(std::string_view what) {
-  return Status::Corruption("chat_journal: " + std::string(what));
+  return Status::Corruption("chat_events: " + std::string(what));
 }
 
 }  // namespace
 
-const char* const kJournalSchema[2] = {
+const char* const kJournalSchema[kJournalSchemaSize] = {
+    "CREATE TABLE IF NOT EXISTS chat_events(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "vid BLOB NOT NULL, channel BLOB NOT NULL, kind TEXT NOT NULL, user BLOB, "
+    "target BLOB, detail TEXT NOT NULL DEFAULT '', flag INTEGER NOT NULL DEFAULT 0, "
+    "at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS chat_events_by_channel ON chat_events(channel, seq)",
+    // The journal was chat_journal, with vid UNIQUE (SQLite drops such a constraint only
+    // with its table). Its rows move here, seq kept, at the first open, and it stays, empty:
+    // a database made since gets it empty, so the move is one statement on any database
+    // and copies nothing after the first time.
     "CREATE TABLE IF NOT EXISTS chat_journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
     "vid BLOB NOT NULL UNIQUE, channel BLOB NOT NULL, kind TEXT NOT NULL, user BLOB, "
     "target BLOB, detail TEXT NOT NULL DEFAULT '', flag INTEGER NOT NULL DEFAULT 0, "
     "at INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS chat_journal_by_channel ON chat_journal(channel, seq)",
+    "DROP INDEX IF EXISTS chat_journal_by_channel",
+    "SAVEPOINT chat_journal_move; "
+    "INSERT INTO chat_events(seq, vid, channel, kind, user, target, detail, flag, at) "
+    "SELECT seq, vid, channel, kind, user, target, detail, flag, at FROM chat_journal "
+    "ORDER BY seq; DELETE FROM chat_journal; RELEASE chat_journal_move",
 };
 
 std::string_view EventKindName(EventKind k) {
@@ -132,7 +148,7 @@ ProjectionWrite JournalCreate(const object::AppContext& ctx) {
 }
 
 Result<int64_t> JournalEnd(object::Replica& r) {
-  auto& st = r.database().Prepare("SELECT COALESCE(MAX(seq), 0) FROM chat_journal");
+  auto& st = r.database().Prepare("SELECT COALESCE(MAX(seq), 0) FROM chat_events");
   TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
   int64_t end = row ? st.Int64(0) : 0;
   st.Reset();
@@ -152,7 +168,7 @@ Result<EventPage> ReadEvents(object::Replica& r, Chat& chat, const EventQuery& q
   {
     auto& st = r.database().Prepare(
         "SELECT j.seq, j.vid, j.channel, j.kind, j.user, j.target, j.detail, j.flag, j.at "
-        "FROM chat_journal j JOIN proj_chat_channels c ON c.id = j.channel "
+        "FROM chat_events j JOIN proj_chat_channels c ON c.id = j.channel "
         "WHERE j.seq > ?1 AND (?2 IS NULL OR c.workspace = ?2) AND (?3 IS NULL OR "
         "j.channel = ?3) ORDER BY j.seq LIMIT ?4");
     st.Bind(1, q.after);

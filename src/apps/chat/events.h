@@ -3,7 +3,7 @@
 // The projector (apps/chat/projector.h) appends one row to a LOCAL table for every entry it
 // applies, in the order this replica applies them:
 //
-//   chat_journal  seq (INTEGER PRIMARY KEY AUTOINCREMENT), vid (UNIQUE), channel, kind,
+//   chat_events   seq (INTEGER PRIMARY KEY AUTOINCREMENT), vid, channel, kind,
 //                 user (who wrote the entry), target (the message, or the member), detail
 //                 (a reaction's emoji), flag (reaction added / member joined), at
 //
@@ -11,8 +11,11 @@
 // reused, so a reader that remembers the last seq it saw resumes exactly there. The journal
 // is not a projection ("proj_*"): its order is the order of arrival, which differs between
 // replicas, so Replica::ProjectionDump and Fingerprint leave it out (as they leave out
-// chat_read). One row per vertex (vid is UNIQUE), also for an entry that arrives late or out
-// of order (content that waited for an epoch key): it gets the seq of when it was applied.
+// chat_read). One row per vertex (the engine applies each vertex once: object/app.h), also
+// for an entry that arrives late or out of order (content that waited for an epoch key): it
+// gets the seq of when it was applied. vid has no index: nothing looks an event up by it.
+// (Until 2026-11 the table was chat_journal, with vid UNIQUE; its rows move to chat_events
+// when a replica opens, seq kept, and it stays there empty.)
 // The journal holds no message text: reads join it with the current tables, so an event
 // shows the text as it is now, and a deleted message's text is gone from every event.
 //
@@ -30,7 +33,8 @@
 namespace topo::apps::chat {
 
 // The journal's schema statements (the projector runs them with its own).
-extern const char* const kJournalSchema[2];
+constexpr size_t kJournalSchemaSize = 5;
+extern const char* const kJournalSchema[kJournalSchemaSize];
 
 // The write that journals an applied entry (OnEntry), or nothing for an entry that changes
 // nothing whoever reads it (a join or leave for someone else by a non-admin).

@@ -24,7 +24,7 @@ bool IsAdmin(const object::AppContext& ctx) { return ctx.role != codec::Role::kM
 class ChatProjector final : public object::AppProjector {
  public:
   std::vector<std::string> Schema() const override {
-    return {
+    std::vector<std::string> schema = {
         "CREATE TABLE IF NOT EXISTS proj_chat_channels(id BLOB PRIMARY KEY, workspace BLOB, "
         "creator BLOB, created_at INTEGER NOT NULL, grp BLOB, kind INTEGER NOT NULL DEFAULT 0) "
         "WITHOUT ROWID",
@@ -73,8 +73,10 @@ class ChatProjector final : public object::AppProjector {
         "CREATE TABLE IF NOT EXISTS chat_fts_stale(row INTEGER PRIMARY KEY, text TEXT)",
         "CREATE TABLE IF NOT EXISTS chat_read(channel BLOB PRIMARY KEY, seq INTEGER NOT NULL) "
         "WITHOUT ROWID",
-        kJournalSchema[0], kJournalSchema[1],  // local: apps/chat/events.h
     };
+    // Local: apps/chat/events.h.
+    schema.insert(schema.end(), std::begin(kJournalSchema), std::end(kJournalSchema));
+    return schema;
   }
 
   Status CheckEntry(uint32_t field, ByteView entry) const override {

@@ -17,7 +17,7 @@
 //   chat_fts             FTS5 index of the messages' current text, one document per
 //                        message row (written by the projections of posts, edits, deletes)
 //   chat_read            this device's read marker per channel (local, not replicated)
-//   chat_journal         every applied entry in arrival order (local: apps/chat/events.h)
+//   chat_events          every applied entry in arrival order (local: apps/chat/events.h)
 //
 // Rules (each decided from the entry and its vertex's ACL context, or in SQL from facts that
 // are there in any order, so the proj_ tables depend only on the set of vertices applied):
