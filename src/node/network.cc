@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "codec/reader.h"
+#include "store/database.h"
 #include "util/clock.h"
 #include "util/encoding.h"
 #include "util/varint.h"
@@ -343,7 +344,19 @@ void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
     StartSession(l, stream);  // the peer started a new session pair
   }
   if (kind == kMessageSync) {
-    Status s = l.session->Receive(body, NowMs());
+    Status s;
+    {
+      // The frame's lookups (the vertices answering a want, a range's items, the ids a
+      // reconciliation found) share one snapshot and one read lock: outside a transaction
+      // each takes and releases SQLite's lock itself, with system calls that cost as much
+      // as the lookup. Receive only reads; the pipeline writes later, in Pump.
+      std::optional<store::ReadTransaction> read;
+      if (!replica_.database().in_transaction()) {
+        auto r = store::ReadTransaction::Begin(replica_.database());
+        if (r.ok()) read.emplace(std::move(r).value());
+      }
+      s = l.session->Receive(body, NowMs());
+    }
     Pump(l);
     if (!s.ok()) Drop(l, kCloseProtocol, "sync: " + s.message());
     return;
