@@ -31,7 +31,9 @@ struct Network::Link {
   uint64_t sessions = 0;
   std::set<int64_t> old_streams;  // replaced sessions' streams, closed
   int64_t pending_stream = -1;    // opened by the peer before it was admitted
-  asio::steady_timer timer;       // the session's next deadline
+  asio::steady_timer timer;       // the session's next deadline, or earlier (Arm)
+  bool timer_armed = false;
+  uint64_t armed_deadline = 0;
   asio::steady_timer admission_timer;
 };
 
@@ -406,17 +408,21 @@ void Network::Pump(Link& l) {
 
 void Network::Arm(Link& l) {
   auto deadline = l.session ? l.session->NextDeadline() : std::nullopt;
-  if (!deadline) {
-    l.timer.cancel();
-    return;
-  }
+  // A wait that ends no later than the next deadline is kept: it fires early and Tick finds
+  // nothing due. Re-arming after every message (each want moves the deadlines) cost a
+  // timerfd_settime system call each time. With no deadline it fires once for nothing.
+  if (!deadline || (l.timer_armed && l.armed_deadline <= *deadline)) return;
+  l.timer_armed = true;
+  l.armed_deadline = *deadline;
   uint64_t now = NowMs();
   l.timer.expires_after(std::chrono::milliseconds(*deadline > now ? *deadline - now : 0));
   crypto::PublicKey peer = l.conn->peer();
   l.timer.async_wait([this, peer](asio::error_code ec) {
     if (ec) return;  // cancelled (re-armed, or the link or the network is gone)
     auto it = links_.find(peer);
-    if (it == links_.end() || !it->second->session) return;
+    if (it == links_.end()) return;
+    it->second->timer_armed = false;
+    if (!it->second->session) return;
     it->second->session->Tick(NowMs());
     Pump(*it->second);
   });
@@ -555,6 +561,7 @@ void Network::Stop(std::function<void()> done) {
   chunk_timer_.cancel();
   for (auto& [_, l] : links_) {
     l->timer.cancel();
+    l->timer_armed = false;
     l->admission_timer.cancel();
   }
   (void)pipeline_->Finish();
