@@ -647,7 +647,13 @@ void QuicConnection::Flush() {
       break;
     }
   }
-  ngtcp2_conn_update_pkt_tx_time(conn, ts);
+  // No pacing (ngtcp2_conn_update_pkt_tx_time is not called): what is in flight stays bounded
+  // by the congestion window, sent as the ACKs clock it, as TCP without a pacing qdisc does.
+  // ngtcp2 0.12 paces at cwnd / smoothed RTT, and a peer that pauses to commit a batch of
+  // vertices leaves our packets in its socket buffer meanwhile, which counts as RTT: after
+  // such a pause the smoothed RTT was 10 to 700 ms on loopback (minimum 0.1 ms), and the
+  // pacing let through 64 KB per 0.8 of it, so both daemons of a sync sat idle a tenth of
+  // the time (docs/PERFORMANCE.md, "Sync between daemons").
   if (more) ScheduleFlush();
   ArmTimer();
 }
@@ -677,12 +683,12 @@ void QuicConnection::ScheduleFlush() {
 void QuicConnection::ArmTimer() {
   if (!conn_ || !timer_) return;
   ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_.get());
-  if (expiry == armed_expiry_) return;
+  // A wait that ends no later than the new expiry is kept: it fires early, ngtcp2 finds
+  // nothing due, and OnTimer arms again. The expiry moves with almost every packet (ack
+  // delay, loss detection), and re-arming the timer cost a timerfd_settime system call each
+  // time, 5% of a syncing receiver's loop thread.
+  if (expiry >= armed_expiry_) return;
   armed_expiry_ = expiry;
-  if (expiry == UINT64_MAX) {
-    timer_->cancel();
-    return;
-  }
   timer_->expires_at(std::chrono::steady_clock::time_point(
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::nanoseconds(expiry))));

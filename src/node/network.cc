@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "codec/reader.h"
+#include "store/database.h"
 #include "util/clock.h"
 #include "util/encoding.h"
 #include "util/varint.h"
@@ -30,7 +31,9 @@ struct Network::Link {
   uint64_t sessions = 0;
   std::set<int64_t> old_streams;  // replaced sessions' streams, closed
   int64_t pending_stream = -1;    // opened by the peer before it was admitted
-  asio::steady_timer timer;       // the session's next deadline
+  asio::steady_timer timer;       // the session's next deadline, or earlier (Arm)
+  bool timer_armed = false;
+  uint64_t armed_deadline = 0;
   asio::steady_timer admission_timer;
 };
 
@@ -343,7 +346,19 @@ void Network::OnMessage(Link& l, int64_t stream, Bytes message) {
     StartSession(l, stream);  // the peer started a new session pair
   }
   if (kind == kMessageSync) {
-    Status s = l.session->Receive(body, NowMs());
+    Status s;
+    {
+      // The frame's lookups (the vertices answering a want, a range's items, the ids a
+      // reconciliation found) share one snapshot and one read lock: outside a transaction
+      // each takes and releases SQLite's lock itself, with system calls that cost as much
+      // as the lookup. Receive only reads; the pipeline writes later, in Pump.
+      std::optional<store::ReadTransaction> read;
+      if (!replica_.database().in_transaction()) {
+        auto r = store::ReadTransaction::Begin(replica_.database());
+        if (r.ok()) read.emplace(std::move(r).value());
+      }
+      s = l.session->Receive(body, NowMs());
+    }
     Pump(l);
     if (!s.ok()) Drop(l, kCloseProtocol, "sync: " + s.message());
     return;
@@ -393,17 +408,21 @@ void Network::Pump(Link& l) {
 
 void Network::Arm(Link& l) {
   auto deadline = l.session ? l.session->NextDeadline() : std::nullopt;
-  if (!deadline) {
-    l.timer.cancel();
-    return;
-  }
+  // A wait that ends no later than the next deadline is kept: it fires early and Tick finds
+  // nothing due. Re-arming after every message (each want moves the deadlines) cost a
+  // timerfd_settime system call each time. With no deadline it fires once for nothing.
+  if (!deadline || (l.timer_armed && l.armed_deadline <= *deadline)) return;
+  l.timer_armed = true;
+  l.armed_deadline = *deadline;
   uint64_t now = NowMs();
   l.timer.expires_after(std::chrono::milliseconds(*deadline > now ? *deadline - now : 0));
   crypto::PublicKey peer = l.conn->peer();
   l.timer.async_wait([this, peer](asio::error_code ec) {
     if (ec) return;  // cancelled (re-armed, or the link or the network is gone)
     auto it = links_.find(peer);
-    if (it == links_.end() || !it->second->session) return;
+    if (it == links_.end()) return;
+    it->second->timer_armed = false;
+    if (!it->second->session) return;
     it->second->session->Tick(NowMs());
     Pump(*it->second);
   });
@@ -542,6 +561,7 @@ void Network::Stop(std::function<void()> done) {
   chunk_timer_.cancel();
   for (auto& [_, l] : links_) {
     l->timer.cancel();
+    l->timer_armed = false;
     l->admission_timer.cancel();
   }
   (void)pipeline_->Finish();
