@@ -19,6 +19,8 @@ constexpr int kMaxCloseResends = 8;
 constexpr size_t kMaxReasonBytes = 1024;
 constexpr uint8_t kAlertBadCertificate = 42;
 constexpr uint8_t kAlertNoApplicationProtocol = 120;
+// Paths with a smaller minimum RTT (loopback, a LAN) are not paced (see Flush).
+constexpr ngtcp2_duration kPacedMinRtt = 2 * NGTCP2_MILLISECONDS;
 
 ngtcp2_tstamp Now() {
   return static_cast<ngtcp2_tstamp>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -647,13 +649,17 @@ void QuicConnection::Flush() {
       break;
     }
   }
-  // No pacing (ngtcp2_conn_update_pkt_tx_time is not called): what is in flight stays bounded
-  // by the congestion window, sent as the ACKs clock it, as TCP without a pacing qdisc does.
-  // ngtcp2 0.12 paces at cwnd / smoothed RTT, and a peer that pauses to commit a batch of
-  // vertices leaves our packets in its socket buffer meanwhile, which counts as RTT: after
-  // such a pause the smoothed RTT was 10 to 700 ms on loopback (minimum 0.1 ms), and the
-  // pacing let through 64 KB per 0.8 of it, so both daemons of a sync sat idle a tenth of
-  // the time (docs/PERFORMANCE.md, "Sync between daemons").
+  // Pacing only on paths whose minimum RTT says they cross a network (kPacedMinRtt): there a
+  // burst may overflow a router's queue. On loopback and a LAN what is in flight stays
+  // bounded by the congestion window, sent as the ACKs clock it, as TCP without a pacing
+  // qdisc does. ngtcp2 0.12 paces at cwnd / smoothed RTT, and a peer that pauses to commit a
+  // batch of vertices leaves our packets in its socket buffer meanwhile, which counts as RTT:
+  // after such a pause the smoothed RTT was 10 to 700 ms on loopback (minimum 0.1 ms), and
+  // the pacing let through 64 KB per 0.8 of it, so both daemons of a sync sat idle a tenth
+  // of the time (docs/PERFORMANCE.md, "Sync between daemons").
+  ngtcp2_conn_stat cstat;
+  ngtcp2_conn_get_conn_stat(conn, &cstat);
+  if (cstat.min_rtt >= kPacedMinRtt) ngtcp2_conn_update_pkt_tx_time(conn, ts);
   if (more) ScheduleFlush();
   ArmTimer();
 }
