@@ -128,57 +128,60 @@ Status ObjectEngine::Apply(const codec::Vertex& v) {
   return ApplyPlain(v, v.payload, false);
 }
 
-Status ObjectEngine::Project(const codec::ObjectId& object, uint32_t field,
-                             const std::vector<Effect>& effects) {
+Status ObjectEngine::Project(const codec::ObjectId& object, uint32_t field_index,
+                             const FieldDecl& field, const std::vector<Effect>& effects) {
   // The effects never miss a change, and every noted row is rewritten from the state at
   // commit, so each row equals the render of the state, in any delivery order. A non-map
   // field is one row, rendered whole: O(field size) per transaction that changed it. A map
   // field is one row per visible key: O(size of that key's value).
-  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));
-  if (bp->fields[field].type.kind != CrdtKind::kMap) {
-    if (!effects.empty()) dirty_rows_.insert({object, field, true, {}});
+  if (field.type.kind != CrdtKind::kMap) {
+    if (!effects.empty()) dirty_rows_.insert({object, field_index, true, {}});
     return Status::Ok();
   }
   for (const auto& e : effects) {
     TOPO_ASSIGN_OR_RETURN(auto path, SplitPath(e.path));
     // An empty path is the map as a whole (never produced by today's ops).
     if (path.empty()) {
-      dirty_rows_.insert({object, field, true, {}});
+      dirty_rows_.insert({object, field_index, true, {}});
     } else {
-      dirty_rows_.insert({object, field, false, std::move(path[0])});
+      dirty_rows_.insert({object, field_index, false, std::move(path[0])});
     }
   }
+  return Status::Ok();
+}
+
+Status ObjectEngine::Write(const std::vector<store::ProjectionWrite>& writes) {
+  for (const auto& w : writes) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
+  return Status::Ok();
+}
+
+Status ObjectEngine::ProjectWhole(const codec::ObjectId& object, uint32_t field_index,
+                                  const FieldDecl& field) {
+  TOPO_ASSIGN_OR_RETURN(auto value,
+                        object::Render(state_, object, FieldPrefix(field_index), field.type));
+  if (field.type.kind != CrdtKind::kMap) return Write(ProjectField(object, field.name, value));
+  for (auto& [k, v] : value.items())
+    TOPO_RETURN_IF_ERROR(Write(ProjectField(object, field.name + "/" + EscapePathKey(k), v)));
   return Status::Ok();
 }
 
 Status ObjectEngine::WriteDirtyRows() {
   std::set<DirtyRow> rows;
   rows.swap(dirty_rows_);
-  auto write = [&](const std::vector<store::ProjectionWrite>& ws) -> Status {
-    for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
-    return Status::Ok();
-  };
   for (const DirtyRow& row : rows) {
     TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(row.object));
     const FieldDecl& field = bp->fields[row.field];
-    const Bytes prefix = FieldPrefix(row.field);
     if (row.whole) {
-      TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, row.object, prefix, field.type));
-      if (field.type.kind != CrdtKind::kMap) {
-        TOPO_RETURN_IF_ERROR(write(ProjectField(row.object, field.name, value)));
-        continue;
-      }
-      for (auto& [k, v] : value.items())
-        TOPO_RETURN_IF_ERROR(
-            write(ProjectField(row.object, field.name + "/" + EscapePathKey(k), v)));
+      TOPO_RETURN_IF_ERROR(ProjectWhole(row.object, row.field, field));
       continue;
     }
     std::string path = field.name + "/" + EscapePathKey(row.key);
-    auto value = RenderPath(state_, row.object, prefix, field.type, JoinPath({row.key}));
+    auto value =
+        RenderPath(state_, row.object, FieldPrefix(row.field), field.type, JoinPath({row.key}));
     if (value.ok()) {
-      TOPO_RETURN_IF_ERROR(write(ProjectField(row.object, path, *value)));
+      TOPO_RETURN_IF_ERROR(Write(ProjectField(row.object, path, *value)));
     } else if (value.status().code() == Code::kNotFound) {
-      TOPO_RETURN_IF_ERROR(write(ProjectRemoval(row.object, path)));  // the key is not visible
+      TOPO_RETURN_IF_ERROR(Write(ProjectRemoval(row.object, path)));  // the key is not visible
     } else {
       return value.status();
     }
@@ -188,22 +191,9 @@ Status ObjectEngine::WriteDirtyRows() {
 
 Status ObjectEngine::ProjectAll(const codec::ObjectId& object) {
   TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(object));
-  for (const auto& w : ProjectGenesis(object, bp->name)) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
-  for (size_t i = 0; i < bp->fields.size(); ++i) {
-    const FieldDecl& field = bp->fields[i];
-    Bytes prefix = FieldPrefix(static_cast<uint32_t>(i));
-    TOPO_ASSIGN_OR_RETURN(auto value, object::Render(state_, object, prefix, field.type));
-    std::vector<store::ProjectionWrite> ws;
-    if (field.type.kind != CrdtKind::kMap) {
-      ws = ProjectField(object, field.name, value);
-    } else {
-      for (auto& [k, v] : value.items()) {
-        auto one = ProjectField(object, field.name + "/" + EscapePathKey(k), v);
-        ws.insert(ws.end(), one.begin(), one.end());
-      }
-    }
-    for (const auto& w : ws) TOPO_RETURN_IF_ERROR(sink_.Execute(w));
-  }
+  TOPO_RETURN_IF_ERROR(Write(ProjectGenesis(object, bp->name)));
+  for (size_t i = 0; i < bp->fields.size(); ++i)
+    TOPO_RETURN_IF_ERROR(ProjectWhole(object, static_cast<uint32_t>(i), bp->fields[i]));
   return Status::Ok();
 }
 

@@ -105,12 +105,16 @@ class ObjectEngine final : public graph::Applier {
   Status ReplayQueued(const codec::ObjectId& group);
   Result<std::vector<codec::VertexId>> GroupRefsOf(const codec::VertexId& id);
   Status AbsorbKeys(const codec::ObjectId& group, bool* gained);
-  // Notes the projection rows that `effects` of an op on field `field` of `object` touched;
-  // WriteDirtyRows rewrites them.
-  Status Project(const codec::ObjectId& object, uint32_t field,
+  // Notes the projection rows that `effects` of an op on `field` (number `field_index`) of
+  // `object` touched; WriteDirtyRows rewrites them.
+  Status Project(const codec::ObjectId& object, uint32_t field_index, const FieldDecl& field,
                  const std::vector<Effect>& effects);
   // Rewrites each noted row from the current state, once, in (object, field, key) order.
   Status WriteDirtyRows();
+  // Writes every row of one field from the current state (a map: one per visible key).
+  Status ProjectWhole(const codec::ObjectId& object, uint32_t field_index,
+                      const FieldDecl& field);
+  Status Write(const std::vector<store::ProjectionWrite>& writes);
 
   // Runs the app's OnCreate / OnEntry, noting it for BeforeCommit.
   Status OnCreate(const AppProjector& app, const AppContext& ctx);

@@ -224,7 +224,7 @@ Status ObjectEngine::ApplyPlain(const codec::Vertex& v, ByteView payload, bool f
   Bytes prefix = FieldPrefix(p->field);
   OpContext ctx{v.id, v.created_at, v.author, v.depth};
   TOPO_ASSIGN_OR_RETURN(auto effects, ApplyOp(state_, v.object_id, prefix, field.type, p->op, ctx));
-  TOPO_RETURN_IF_ERROR(Project(v.object_id, p->field, effects));
+  TOPO_RETURN_IF_ERROR(Project(v.object_id, p->field, field, effects));
   if (!entry || !bp->app) return Status::Ok();
   TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));
   TOPO_ASSIGN_OR_RETURN(auto app_ctx, AppContextOf(v, group, p->field));

@@ -224,6 +224,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   sqlite3_rollback_hook(raw, &Database::OnRollback, db.get());
+  sqlite3_commit_hook(raw, &Database::OnCommit, db.get());
   TOPO_RETURN_IF_ERROR(db->Configure(options));
   return db;
 }
@@ -349,9 +350,15 @@ Status Database::Commit() {
   return Status::Ok();
 }
 
+int Database::OnCommit(void* self) {
+  ++static_cast<Database*>(self)->transaction_serial_;
+  return 0;  // let the commit proceed
+}
+
 void Database::OnRollback(void* self) {
   auto* db = static_cast<Database*>(self);
   ++db->rollback_epoch_;
+  ++db->transaction_serial_;
   for (TxnParticipant* p : db->participants_) p->AfterRollback();
 }
 

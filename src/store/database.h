@@ -170,8 +170,9 @@ class Database {
   Status Commit();
   Status Rollback();
   bool in_transaction() const;
-  // Incremented by every Begin and BeginRead: what a cache learnt inside one transaction
-  // holds while in_transaction() and this number are unchanged.
+  // Incremented by every Begin and BeginRead and whenever SQLite commits a write or rolls
+  // back (also a transaction begun and ended as SQL): what a cache learnt inside one
+  // transaction holds while in_transaction() and this number are unchanged.
   uint64_t transaction_serial() const { return transaction_serial_; }
 
   // Participants' BeforeCommit runs newest first, AfterCommit and AfterRollback in
@@ -190,6 +191,7 @@ class Database {
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status Configure(const OpenOptions& options);
   static void OnRollback(void* self);
+  static int OnCommit(void* self);
 
   struct SqlHash {
     using is_transparent = void;
