@@ -80,6 +80,7 @@ struct MergeOptions {
   uint32_t keys = 100;       // map keys and set elements the ops touch
   unsigned threads = 0;      // for PrepareAll; 0 = one per core
   uint64_t seed = 1;
+  size_t batch_size = 0;     // vertices per transaction; 0 = ReplicaOptions' default
   // Also take a's vertices into a third copy of b through ProfiledPipeline and print where
   // the time goes (with the chosen experiments).
   bool profile = false;

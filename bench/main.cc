@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
   merge_cmd->add_option("--threads", merge.threads, "PrepareAll threads; 0 = per core")
       ->capture_default_str();
   merge_cmd->add_option("--seed", merge.seed, "op seed")->capture_default_str();
+  merge_cmd->add_option("--batch-size", merge.batch_size,
+                        "vertices per transaction; 0 = the replica's default");
   merge_cmd->add_flag("--profile", merge.profile,
                       "also apply a's vertices to a copy of b with every store call timed");
   AddExperimentOptions(merge_cmd, merge.experiments);

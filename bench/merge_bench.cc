@@ -6,7 +6,6 @@
 // grow the state that each later op re-renders; with one remove per five ops on a field the
 // state stays bounded by the key space, as in an application that edits and deletes.
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -121,7 +120,7 @@ Json RunMerge(const MergeOptions& options) {
   TempDir dir("merge");
   object::ReplicaOptions ro;
   ro.verify_threads = options.threads;
-  if (const char* b = std::getenv("TOPO_BATCH")) ro.batch_size = std::stoul(b);
+  if (options.batch_size) ro.batch_size = options.batch_size;
   auto a = Check(Replica::Open(dir.File("a.db"), ReplicaKey(options.seed, 'a'), ro), "open a");
   auto b = Check(Replica::Open(dir.File("b.db"), ReplicaKey(options.seed, 'b'), ro), "open b");
   const codec::ObjectId object = Check(a->CreateObject("doc"), "create doc");
@@ -165,6 +164,7 @@ Json RunMerge(const MergeOptions& options) {
   Json r;
   r["events"] = options.events;
   r["keys"] = options.keys;
+  r["batch_size"] = ro.batch_size;
   r["merge_ms"] = merge_ms;
   r["merge_ms_is"] = "max of the two directions";
   r["merge_ms_a_into_b"] = a_to_b.merge_ms;
