@@ -178,6 +178,12 @@ Json RunMerge(const MergeOptions& options) {
   r["threads"] =
       options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   r["fingerprints_equal"] = true;
+  const store::CheckpointStats ck = b->database().checkpoint_stats();
+  r["checkpoints_b"] = Json{{"background_requested", ck.requested},
+                            {"background_run", ck.run},
+                            {"background_complete", ck.complete},
+                            {"background_failed", ck.failed},
+                            {"inline", b->database().inline_checkpoints()}};
   r["heads_after"] = heads.size();
   r["submit_per_s"] = static_cast<double>(2 * options.events) / submit_s;
   r["load_average"] = LoadAverage();

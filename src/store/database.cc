@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <climits>
 #include <filesystem>
 #include <system_error>
@@ -262,10 +263,18 @@ Status Database::Configure(const OpenOptions& options) {
       std::to_string(options.cache_size_kib > 0 ? options.cache_size_kib
                                                 : OpenOptions().cache_size_kib) +
       "; PRAGMA journal_size_limit = " + std::to_string(options.journal_size_limit_bytes);
-  if (options.wal_autocheckpoint_pages > 0)
+  const bool background = options.background_checkpoints && options.wal_autocheckpoint_pages > 0 &&
+                          !options.read_only && !in_memory;
+  if (options.wal_autocheckpoint_pages > 0 && !background)
     pragmas += "; PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages);
   rc = sqlite3_exec(db_, pragmas.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return OpenError(path_, options, db_, rc);
+  if (background) {
+    // Replaces SQLite's automatic checkpoint (itself a WAL hook).
+    checkpoint_pages_ = options.wal_autocheckpoint_pages;
+    checkpointer_ = std::make_unique<Checkpointer>(path_);
+    sqlite3_wal_hook(db_, &Database::OnWal, this);
+  }
 
   if (version < target) {
     Status st = Migrate(*this, static_cast<int>(version), target);
@@ -278,7 +287,36 @@ Database::~Database() {
   participants_.clear();
   if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   cache_.clear();  // finalize before close
+  // Its connection first: closing the last connection is what checkpoints the whole WAL
+  // and removes the file.
+  checkpointer_.reset();
   sqlite3_close_v2(db_);
+}
+
+int Database::OnWal(void* self, sqlite3* db, const char* name, int frames) {
+  auto* d = static_cast<Database*>(self);
+  const int pages = d->checkpoint_pages_;
+  if (frames < pages) return SQLITE_OK;
+  if (frames < pages * kInlineCheckpointFactor) {
+    // Not at every commit: the log starts over only at a write that begins while no
+    // checkpoint runs, so a thread kept busy by small transactions would stop it from ever
+    // restarting. Once more per eighth of the threshold written, or once the log restarted.
+    const int asked = d->checkpoint_asked_at_;
+    if (frames >= asked && frames < asked + std::max(1, pages / 8)) return SQLITE_OK;
+    if (d->checkpointer_->Request()) {
+      d->checkpoint_asked_at_ = frames;
+      return SQLITE_OK;
+    }
+  }
+  // As SQLite's own hook does: a PASSIVE checkpoint in the commit. The writer holds no
+  // snapshot now, so it copies everything no reader needs and the next write restarts the log.
+  ++d->inline_checkpoints_;
+  sqlite3_wal_checkpoint(db, name);
+  return SQLITE_OK;
+}
+
+CheckpointStats Database::checkpoint_stats() const {
+  return checkpointer_ ? checkpointer_->stats() : CheckpointStats{};
 }
 
 Status Database::Exec(std::string_view sql) {

@@ -4,7 +4,8 @@
 // Open() brings the file to the schema version this binary writes (running migrations, one
 // transaction each) and sets the connection up: WAL journal (files only), synchronous=NORMAL,
 // foreign keys off, a 5 s busy timeout, a 24 MiB page cache, a checkpoint once the WAL holds
-// 10,000 pages, and the WAL file truncated back to 64 MiB after one (see OpenOptions).
+// 10,000 pages (run by a thread of its own, store/checkpointer.h), and the WAL file truncated
+// back to 64 MiB after one (see OpenOptions).
 //
 // Errors: every failure is a Status, never an exception. SQLite's own message is kept;
 // SQLITE_CORRUPT and SQLITE_NOTADB become Corruption, a duplicate primary or unique key
@@ -22,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/checkpointer.h"
 #include "store/schema.h"
 #include "util/bytes.h"
 #include "util/status.h"
@@ -126,17 +128,30 @@ struct OpenOptions {
   // lookups of an id at that size read a page from the file. The whole 1M-vertex ingest peaks
   // at about 45 MiB RSS with it; 32 MiB measured no faster.
   int cache_size_kib = 24576;
-  // PRAGMA wal_autocheckpoint, in pages: the commit that takes the WAL past this copies it
-  // into the database file. SQLite's default (1,000 pages) is less than one 4,096-vertex batch
-  // writes, so every batch paid for a checkpoint (two fsyncs and scattered writes); with a
-  // larger WAL a page written by several batches is copied once. 0 keeps SQLite's default.
+  // The WAL size, in pages, that starts a checkpoint (copying it into the database file):
+  // the commit that takes the WAL past it asks for one (background_checkpoints), or runs it
+  // (PRAGMA wal_autocheckpoint). SQLite's default (1,000 pages) is less than one 4,096-vertex
+  // batch writes, so every batch paid for a checkpoint (two fsyncs and scattered writes); with
+  // a larger WAL a page written by several batches is copied once. 0 keeps SQLite's default
+  // automatic checkpoint, in the commit.
   int wal_autocheckpoint_pages = 10000;
+  // Where checkpoints run. true: the commit that takes the WAL past wal_autocheckpoint_pages
+  // only asks a thread of the Database's own (store/checkpointer.h) to copy it into the
+  // file, on a second connection, while the writer goes on; if the WAL still reaches
+  // kInlineCheckpointFactor times that, the committing writer checkpoints itself, which bounds
+  // the file. false: SQLite's automatic checkpoint, in the commit. Files only; a read-only or
+  // in-memory database never checkpoints. Needs wal_autocheckpoint_pages > 0.
+  bool background_checkpoints = true;
   // PRAGMA journal_size_limit, in bytes: after a checkpoint the WAL file is truncated back
   // to this size rather than keeping the size of its largest transaction on disk. Above what
   // a normal cycle fills (wal_autocheckpoint_pages of 4 KiB, 40 MiB, plus one batch), so the
   // file is not shrunk and grown again on every checkpoint. Negative: no limit.
   int64_t journal_size_limit_bytes = int64_t{64} << 20;
 };
+
+// With OpenOptions::background_checkpoints, the WAL size (in units of
+// wal_autocheckpoint_pages) at which the writer stops waiting for the checkpointer.
+inline constexpr int kInlineCheckpointFactor = 4;
 
 class Database {
  public:
@@ -187,11 +202,17 @@ class Database {
   const std::string& path() const { return path_; }
   sqlite3* raw() { return db_; }
 
+  // What the background checkpointer did (all zero without one), and how many checkpoints
+  // the writer ran itself because the WAL outgrew kInlineCheckpointFactor times the threshold.
+  CheckpointStats checkpoint_stats() const;
+  uint64_t inline_checkpoints() const { return inline_checkpoints_; }
+
  private:
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status Configure(const OpenOptions& options);
   static void OnRollback(void* self);
   static int OnCommit(void* self);
+  static int OnWal(void* self, sqlite3* db, const char* name, int frames);
 
   struct SqlHash {
     using is_transparent = void;
@@ -204,6 +225,11 @@ class Database {
   std::vector<TxnParticipant*> participants_;
   uint64_t rollback_epoch_ = 0;
   uint64_t transaction_serial_ = 0;
+  // Background checkpoints: the WAL frames that ask for one; the thread.
+  int checkpoint_pages_ = 0;
+  int checkpoint_asked_at_ = 0;  // the WAL's frames when a checkpoint was last asked for
+  uint64_t inline_checkpoints_ = 0;
+  std::unique_ptr<Checkpointer> checkpointer_;
 };
 
 // Rolls back in its destructor unless Commit() succeeded. Move-only.
