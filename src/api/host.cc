@@ -113,6 +113,10 @@ Result<std::unique_ptr<Host::Account>> Host::Open(const std::string& db, bool pr
   auto server = RpcServer::Listen(io_, node::SocketPath(db), a->service->methods(), *a->log);
   if (!server.ok()) return fail(server.status());
   a->server = std::move(server).value();
+  // Long polls (chat.events with wait_ms) are run again when something was applied.
+  RpcServer* rpc = a->server.get();
+  a->node->SetAppliedListener("rpc.wake",
+                              [rpc](std::span<const object::AppliedVertex>) { rpc->Wake(); });
   a->watch = std::make_unique<asio::steady_timer>(io_);
   a->linger = std::make_unique<asio::steady_timer>(io_);
   return a;
@@ -123,6 +127,7 @@ void Host::Serve(Account& a) {
   Watch(a);
   a.node->on_stop = [this, &a, key](const std::string&) {
     a.watch->cancel();
+    a.server->Release();  // held long polls are answered now, not at the end of their wait
     a.linger->expires_after(kLinger);
     a.linger->async_wait([this, &a, key](asio::error_code) {
       a.server->Close();

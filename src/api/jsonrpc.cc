@@ -1,5 +1,7 @@
 #include "api/jsonrpc.h"
 
+#include <algorithm>
+
 namespace topo::api {
 
 namespace {
@@ -12,7 +14,50 @@ json ErrorResponse(const json& id, int code, const std::string& message, json da
 
 bool ValidId(const json& id) { return id.is_string() || id.is_number() || id.is_null(); }
 
+// The request being handled, when it may be held (DeferReply). One thread serves a table.
+struct DeferSlot {
+  bool may_defer = false;
+  std::optional<uint64_t> wait_ms;
+};
+thread_local DeferSlot* current_slot = nullptr;
+
+std::string Dump(const json& reply) {
+  // Invalid UTF-8 in a handler's strings must not take the daemon down.
+  return reply.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
+
+bool DeferReply(uint64_t wait_ms) {
+  if (!current_slot || !current_slot->may_defer || wait_ms == 0) return false;
+  current_slot->wait_ms = std::min(wait_ms, kMaxDeferMs);
+  return true;
+}
+
+MethodTable::Outcome MethodTable::HandleLineDeferrable(std::string_view line) {
+  if (line.size() > kMaxRpcLineBytes) return Outcome{HandleLine(line), std::nullopt, 0};
+  json message = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded() || !message.is_object())
+    return Outcome{HandleLine(line), std::nullopt, 0};
+  return HandleDeferrable(message, message.contains("id"));
+}
+
+MethodTable::Outcome MethodTable::HandleHeld(const json& request, bool final) {
+  return HandleDeferrable(request, !final);
+}
+
+MethodTable::Outcome MethodTable::HandleDeferrable(const json& request, bool may_defer) {
+  DeferSlot slot;
+  slot.may_defer = may_defer;
+  DeferSlot* outer = current_slot;
+  current_slot = &slot;
+  std::optional<json> reply = HandleOne(request);
+  current_slot = outer;
+  // A handler that deferred and then failed answers with its error.
+  if (slot.wait_ms && reply && reply->contains("result")) return Outcome{std::nullopt, request, *slot.wait_ms};
+  if (!reply) return Outcome{};
+  return Outcome{Dump(*reply), std::nullopt, 0};
+}
 
 void MethodTable::Add(MethodSpec spec, Handler handler) {
   std::string name = spec.name;
@@ -43,8 +88,7 @@ std::optional<std::string> MethodTable::HandleLine(std::string_view line) {
     return ErrorResponse(nullptr, kParseError, "parse error: not a JSON text").dump();
   auto reply = Handle(message);
   if (!reply) return std::nullopt;
-  // Invalid UTF-8 in a handler's strings must not take the daemon down.
-  return reply->dump(-1, ' ', false, json::error_handler_t::replace);
+  return Dump(*reply);
 }
 
 std::optional<json> MethodTable::Handle(const json& message) {

@@ -49,6 +49,17 @@ struct MethodSpec {
 
 using Handler = std::function<Result<json>(const json& params)>;
 
+// Long polls (a deferred reply). A handler with nothing to answer yet may call
+// DeferReply(wait_ms) and return anything: when the request can be held (one request with an
+// id, not in a batch, served through HandleLineDeferrable: RpcServer) nothing is sent yet;
+// the transport runs the handler again, with the same params, whenever it is woken
+// (RpcServer::Wake: something changed) and once more when wait_ms (at most kMaxDeferMs) has
+// passed since the request came, or the server stops: then DeferReply returns false and the
+// handler answers with what it has. Returns false whenever the request cannot be held: the
+// handler answers at once, as it would without a wait.
+constexpr uint64_t kMaxDeferMs = 30'000;
+bool DeferReply(uint64_t wait_ms);
+
 class MethodTable {
  public:
   void Add(MethodSpec spec, Handler handler);
@@ -63,8 +74,19 @@ class MethodTable {
   // The same for an already parsed message.
   std::optional<json> Handle(const json& message);
 
+  // For a transport that can hold a request (see DeferReply).
+  struct Outcome {
+    std::optional<std::string> reply;  // to send now; nullopt: nothing, or held
+    std::optional<json> held;          // the request, when its handler deferred the reply
+    uint64_t wait_ms = 0;              // how long it may be held (<= kMaxDeferMs)
+  };
+  Outcome HandleLineDeferrable(std::string_view line);
+  // Runs a held request again; `final`: its wait is over, the handler must answer.
+  Outcome HandleHeld(const json& request, bool final);
+
  private:
   std::optional<json> HandleOne(const json& request);
+  Outcome HandleDeferrable(const json& request, bool may_defer);
   struct Entry {
     MethodSpec spec;
     Handler handler;

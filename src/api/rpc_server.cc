@@ -3,22 +3,50 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <asio/post.hpp>
 #include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/streambuf.hpp>
 #include <asio/write.hpp>
+#include <chrono>
 #include <deque>
+#include <vector>
 
 namespace topo::api {
 
 class RpcServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(RpcServer& server, asio::local::stream_protocol::socket socket)
-      : server_(server), socket_(std::move(socket)), in_(kMaxRpcLineBytes + 1) {}
+      : server_(server),
+        socket_(std::move(socket)),
+        in_(kMaxRpcLineBytes + 1),
+        wait_(socket_.get_executor()) {}
 
   void Start() { Read(); }
   void Close() {
+    held_.reset();
+    wait_.cancel();
     asio::error_code ignored;
     socket_.close(ignored);
+  }
+  bool holding() const { return held_.has_value(); }
+
+  // Runs the held request again; `final`: its wait is over, it must be answered now.
+  void Retry(bool final) {
+    if (!held_) return;
+    auto out = server_.methods_.HandleHeld(*held_, final || server_.released_);
+    if (out.held) return;  // still nothing to say
+    held_.reset();
+    wait_.cancel();
+    // Stopping: the long poll is answered and its connection closes once the answer is out,
+    // so its client learns at once that the daemon goes (instead of polling it again).
+    if (server_.released_) closing_ = true;
+    if (out.reply) Write(std::move(*out.reply) + "\n");
+    if (closing_) {
+      if (out_.empty()) Drop();
+      return;
+    }
+    if (!server_.closed_) Read();
   }
 
  private:
@@ -36,10 +64,28 @@ class RpcServer::Connection : public std::enable_shared_from_this<Connection> {
       in_.consume(n);
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (!line.empty()) {
-        auto reply = server_.methods_.HandleLine(line);
-        if (reply) Write(std::move(*reply) + "\n");
+        auto out = server_.methods_.HandleLineDeferrable(line);
+        if (out.held) {
+          Hold(std::move(*out.held), out.wait_ms);
+          return;  // reads on once it is answered (Retry)
+        }
+        if (out.reply) Write(std::move(*out.reply) + "\n");
       }
       if (!server_.closed_) Read();
+    });
+  }
+
+  void Hold(json request, uint64_t wait_ms) {
+    held_ = std::move(request);
+    if (server_.released_) {
+      Retry(/*final=*/true);
+      return;
+    }
+    auto self = shared_from_this();
+    wait_.expires_after(std::chrono::milliseconds(wait_ms));
+    wait_.async_wait([this, self](asio::error_code ec) {
+      if (ec || server_.closed_) return;
+      Retry(/*final=*/true);
     });
   }
 
@@ -56,7 +102,10 @@ class RpcServer::Connection : public std::enable_shared_from_this<Connection> {
         return;
       }
       out_.pop_front();
-      if (!out_.empty()) WriteNext();
+      if (!out_.empty())
+        WriteNext();
+      else if (closing_)
+        Drop();
     });
   }
 
@@ -69,6 +118,9 @@ class RpcServer::Connection : public std::enable_shared_from_this<Connection> {
   asio::local::stream_protocol::socket socket_;
   asio::streambuf in_;
   std::deque<std::string> out_;
+  std::optional<json> held_;   // a request whose reply is deferred
+  bool closing_ = false;       // closes once what is written is out
+  asio::steady_timer wait_;    // when its wait ends
 };
 
 RpcServer::RpcServer(asio::io_context& io, MethodTable& methods, node::Log& log, std::string path,
@@ -100,7 +152,10 @@ Result<std::unique_ptr<RpcServer>> RpcServer::Listen(asio::io_context& io,
   return s;
 }
 
-RpcServer::~RpcServer() { Close(); }
+RpcServer::~RpcServer() {
+  Close();
+  *alive_ = false;
+}
 
 void RpcServer::Accept() {
   acceptor_.async_accept([this](asio::error_code ec, asio::local::stream_protocol::socket socket) {
@@ -118,9 +173,40 @@ void RpcServer::Accept() {
   });
 }
 
+void RpcServer::Wake() {
+  if (closed_ || wake_posted_) return;
+  wake_posted_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(io_, [this, alive] {
+    if (alive.expired()) return;
+    wake_posted_ = false;
+    if (closed_) return;
+    std::vector<std::shared_ptr<Connection>> held;
+    for (const auto& c : connections_)
+      if (c->holding()) held.push_back(c);
+    for (const auto& c : held) c->Retry(/*final=*/false);
+  });
+}
+
+void RpcServer::Release() {
+  if (released_) return;
+  released_ = true;
+  std::vector<std::shared_ptr<Connection>> held;
+  for (const auto& c : connections_)
+    if (c->holding()) held.push_back(c);
+  for (const auto& c : held) c->Retry(/*final=*/true);
+}
+
+size_t RpcServer::held() const {
+  size_t n = 0;
+  for (const auto& c : connections_) n += c->holding() ? 1 : 0;
+  return n;
+}
+
 void RpcServer::Close() {
   if (closed_) return;
   closed_ = true;
+  released_ = true;
   asio::error_code ignored;
   acceptor_.close(ignored);
   for (auto& c : connections_) c->Close();

@@ -2,6 +2,11 @@
 // JSON text per line each way; requests on a connection are answered in order. The socket is
 // 0600 (only the database's owner may drive the node). A line over kMaxRpcLineBytes, or
 // more than kMaxRpcConnections clients at once, closes the offending connection.
+//
+// Long polls: a handler may defer its reply (api/jsonrpc.h, DeferReply). The connection then
+// holds the request (reading nothing more from that client, so replies stay in order) and
+// runs the handler again at every Wake() and, last, when the request's wait ends, or at
+// Release() or Close(). Nothing blocks: the loop serves everyone else meanwhile.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -28,6 +33,13 @@ class RpcServer {
   // Stops accepting and closes every connection; removes the socket file.
   void Close();
   size_t connections() const { return connections_.size(); }
+  // Something changed (vertices applied): every held request is run again, soon (posted;
+  // many wakes before it runs count as one).
+  void Wake();
+  // The node is stopping: every held request is answered now (its final run), and none is
+  // held from now on.
+  void Release();
+  size_t held() const;
 
  private:
   class Connection;
@@ -43,6 +55,9 @@ class RpcServer {
   asio::local::stream_protocol::acceptor acceptor_;
   std::set<std::shared_ptr<Connection>> connections_;
   bool closed_ = false;
+  bool released_ = false;
+  bool wake_posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace topo::api

@@ -1,6 +1,9 @@
 // `topo sub`: streams the chat's events (apps/chat/events.h) as JSON lines, for bots and
-// UIs. The daemon answers chat.events at once (it cannot hold a request open), so this polls
-// it every kPollInterval and resumes each time after the last seq it was given.
+// UIs. It long-polls chat.events (wait_ms = kWaitMs): the daemon holds each call until an event
+// is applied or the wait ends, so an event is printed as soon as it is applied; each call
+// resumes after the last seq it was given. Between calls it checks whether it was asked to
+// stop, or its reader went away; a stop arriving during a call ends the stream when that
+// call returns (within kWaitMs).
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,14 +13,16 @@
 #include <iostream>
 #include <thread>
 
+#include "api/rpc_client.h"
 #include "cli/support.h"
+#include "node/daemon.h"
 
 namespace topo::cli {
 namespace {
 
 using nlohmann::json;
 
-constexpr auto kPollInterval = std::chrono::milliseconds(150);
+constexpr uint64_t kWaitMs = 1000;
 constexpr uint64_t kPage = 500;
 
 struct SubArgs {
@@ -50,14 +55,6 @@ bool ReaderGone() {
   return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
-// Sleeps for `d`, waking early when a stop was requested or the reader went away.
-void Pause(std::chrono::milliseconds d) {
-  const auto until = std::chrono::steady_clock::now() + d;
-  while (!stop_requested && std::chrono::steady_clock::now() < until) {
-    if (ReaderGone()) stop_requested = 1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
 
 }  // namespace
 
@@ -76,22 +73,38 @@ void RegisterSub(CLI::App& app, Globals& g) {
       "reaction, member, channel), at, channel and channel_name, author and author_name; a\n"
       "message's number, id and text as shown now (\"\" once deleted); a reaction's emoji;\n"
       "the member who joined or left; what changed on a channel (docs/RPC.md, chat.events).\n"
-      "seq grows with every event this device applies: resume with --after SEQ. Events are\n"
-      "polled from the daemon every 150 ms. Runs until interrupted (SIGINT or SIGTERM end it\n"
-      "with status 0), or --count / --until-idle.\n"
+      "seq grows with every event this device applies: resume with --after SEQ. Each call\n"
+      "to the daemon waits there until an event is applied (a long poll: chat.events with\n"
+      "wait_ms), so events are printed as they arrive. Runs until interrupted (SIGINT or\n"
+      "SIGTERM end it with status 0, within a second), or --count / --until-idle.\n"
       "Example: topo sub -c general --after 120");
   sub->callback(Run(g, [&g, after] {
     InstallStopHandlers();
     json params = json::object();
     if (!sargs.channel.empty()) params["channel"] = sargs.channel;
-    // Without --after, the stream starts at the journal's end: only what comes next.
-    uint64_t next =
-        after->count() > 0 ? sargs.after : Call(g, "chat.events", params)["last"].get<uint64_t>();
+    // This starts the daemon when none runs. Without --after, the stream starts at the
+    // journal's end: only what comes next.
+    uint64_t end = Call(g, "chat.events", params)["last"].get<uint64_t>();
+    uint64_t next = after->count() > 0 ? sargs.after : end;
+    // One connection for the whole stream: when the daemon stops, the stream ends (it does
+    // not start another daemon, as a new Call would).
+    if (!g.workspace.empty()) params["workspace"] = g.workspace;
+    api::RpcClient client = Check(api::RpcClient::Connect(node::SocketPath(AbsoluteDb(g))));
     uint64_t printed = 0;
     while (!stop_requested) {
+      if (ReaderGone()) return;
       params["after"] = next;
       params["limit"] = sargs.count > 0 ? std::min(kPage, sargs.count - printed) : kPage;
-      json page = Call(g, "chat.events", params);
+      // --until-idle wants what is there now: no wait.
+      if (sargs.until_idle)
+        params.erase("wait_ms");
+      else
+        params["wait_ms"] = kWaitMs;
+      auto answer = client.Call("chat.events", params);
+      if (!answer.ok() && answer.status().code() == Code::kIOError)
+        throw Failure{Status::IOError("the daemon stopped; the stream ends here (resume with "
+                                      "--after " + std::to_string(next) + ")")};
+      json page = Check(std::move(answer));
       for (const auto& e : page["events"]) {
         std::cout << e.dump() << "\n" << std::flush;
         if (!std::cout) return;  // the reader is gone
@@ -100,7 +113,6 @@ void RegisterSub(CLI::App& app, Globals& g) {
       next = page["last"].get<uint64_t>();
       if (page.value("more", false)) continue;
       if (sargs.until_idle) return;
-      Pause(kPollInterval);
     }
   }));
 }

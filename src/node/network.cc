@@ -137,7 +137,12 @@ bool Network::MayOffer(Link& l, const codec::ObjectId& object) {
     if (ok.ok() && *ok) return true;
   }
   auto ok = replica_.MayRead(l.conn->peer(), object);
-  return ok.ok() && *ok;
+  if (ok.ok() && *ok) return true;
+  // A device removed from a group it shares no more with this node (a private channel; it
+  // is still in the workspace, so it stays connected) is served that group's membership
+  // operations, never what is inside: so it learns its removal.
+  auto former = replica_.MayReadAsFormerMember(l.conn->peer(), object);
+  return former.ok() && *former;
 }
 
 void Network::AddPeer(const std::string& address, std::optional<crypto::PublicKey> key) {

@@ -23,6 +23,26 @@ Result<std::unique_ptr<Node>> Node::Open(asio::io_context& io, NodeOptions optio
 
 Node::~Node() = default;
 
+void Node::SetAppliedListener(const std::string& name, AppliedListener listener) {
+  if (listener)
+    applied_listeners_[name] = std::move(listener);
+  else
+    applied_listeners_.erase(name);
+}
+
+void Node::NotifyApplied(std::span<const object::AppliedVertex> applied) {
+  if (applied_listeners_.empty() || applied.empty()) return;
+  // Posted: the commit that applied them may be inside a caller's work (an RPC's write).
+  auto batch = std::make_shared<std::vector<object::AppliedVertex>>(applied.begin(), applied.end());
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(io_, [this, alive, batch] {
+    if (alive.expired()) return;
+    // A copy: a listener may replace listeners.
+    auto listeners = applied_listeners_;
+    for (const auto& [name, fn] : listeners) fn(*batch);
+  });
+}
+
 namespace {
 // Vertices from peers held in the ingest pipeline, in batches of 2,048: three verifying while
 // one applies. The loop thread applies a batch in one piece, neither reading the network nor
@@ -78,7 +98,12 @@ constexpr std::string_view kJoinPrefix = "join.pending.";
 }  // namespace
 
 Status Node::StartNetwork() {
-  if (!options_.network) return Status::Ok();
+  if (!options_.network) {
+    // No network to observe the replica's commits: the node does.
+    replica_->SetAppliedObserver(
+        [this](std::span<const object::AppliedVertex> applied) { NotifyApplied(applied); });
+    return Status::Ok();
+  }
   NetworkOptions no;
   no.bind = options_.bind.empty() ? kDefaultBind : options_.bind;
   no.ingest_batch = kIngestBatch;
@@ -97,6 +122,9 @@ Status Node::StartNetwork() {
   network_ = std::move(n).value();
   network_->on_groups_changed = [this] {
     if (on_groups_changed) on_groups_changed();
+  };
+  network_->on_applied = [this](std::span<const object::AppliedVertex> applied) {
+    NotifyApplied(applied);
   };
   // Known peers, and joins not yet applied, from the settings.
   auto peers = store::ListSettings(replica_->database(), std::string(kPeerPrefix));

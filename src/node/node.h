@@ -11,8 +11,10 @@
 
 #include <asio/io_context.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "node/log.h"
@@ -76,12 +78,18 @@ class Node {
   // A group changed through the network (vertices from a peer, or written here): the api
   // layer does what that calls for (share keys with a new member, ...). Posted, coalesced.
   std::function<void()> on_groups_changed;
+  // Vertices were applied to the replica (a local write, or what peers sent), after their
+  // commit: each listener runs later on the loop (posted), with the batch, once per commit.
+  // By name: setting a name again replaces its listener, an empty function removes it.
+  using AppliedListener = std::function<void(std::span<const object::AppliedVertex>)>;
+  void SetAppliedListener(const std::string& name, AppliedListener listener);
 
  private:
   Node(asio::io_context& io, NodeOptions options, Log& log)
       : io_(io), options_(std::move(options)), log_(log) {}
   Status OpenReplica();
   Status StartNetwork();
+  void NotifyApplied(std::span<const object::AppliedVertex> applied);
 
   asio::io_context& io_;
   NodeOptions options_;
@@ -91,6 +99,8 @@ class Node {
   std::unique_ptr<object::Replica> replica_;
   std::unique_ptr<Network> network_;
   bool stopping_ = false;
+  std::map<std::string, AppliedListener> applied_listeners_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted notifications
 };
 
 }  // namespace topo::node

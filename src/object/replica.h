@@ -186,6 +186,15 @@ class Replica {
   // False when `group` is not a group applied here.
   Result<bool> MayReadAsJoiner(const crypto::PublicKey& device, const codec::ObjectId& group,
                                const codec::JoinOp& join);
+  // A former member device: `device` held a key of `group` (an epoch was sealed or shared
+  // to it) and is no longer one of its member devices (removed, or its user left). It may
+  // read the group object itself, its signed membership operations, and nothing inside the
+  // group: that is how it learns its own removal (else its client would go on showing,
+  // and writing to, what it was taken out of). Its content stays sealed: every epoch after
+  // the removal is sealed to the remaining devices only. A device a remove-device took out
+  // (a lost or stolen device) is not served even this. False for an object that is not a
+  // group applied here, or for a current member (MayRead covers it).
+  Result<bool> MayReadAsFormerMember(const crypto::PublicKey& device, const codec::ObjectId& group);
   ObjectEngine& engine() { return engine_; }
 
   // ---- remote vertices ----

@@ -362,6 +362,23 @@ Result<bool> Replica::MayReadAsJoiner(const crypto::PublicKey& device, const cod
   return snap->state.Check(v).ok();
 }
 
+Result<bool> Replica::MayReadAsFormerMember(const crypto::PublicKey& device,
+                                            const codec::ObjectId& group) {
+  auto bp = engine_.BlueprintOf(group);
+  if (!bp.ok()) {
+    if (bp.status().code() == Code::kNotFound) return false;
+    return bp.status();
+  }
+  if (*bp != &GroupBlueprint()) return false;
+  TOPO_ASSIGN_OR_RETURN(GroupIndex * index, engine_.GroupIndexOf(group));
+  TOPO_ASSIGN_OR_RETURN(const GroupIndex::Snapshot* snap, index->At(index->Heads()));
+  const GroupState& st = snap->state;
+  if (st.devices().count(device) || st.removed_devices().count(device)) return false;
+  for (const auto& [id, epoch] : st.epochs())
+    if (epoch.shares.count(device)) return true;
+  return false;
+}
+
 Result<std::vector<codec::VertexId>> Replica::HealAllGroups() {
   std::vector<codec::VertexId> written;
   TOPO_ASSIGN_OR_RETURN(auto groups, ListGroups());

@@ -385,6 +385,8 @@ class Simulation {
     return [replica, device, joiner, group](const codec::ObjectId& object) {
       auto r = replica->MayRead(device, object);
       if (r.ok() && *r) return true;
+      auto former = replica->MayReadAsFormerMember(device, object);  // as node::Network
+      if (former.ok() && *former) return true;
       return joiner && object == *group;
     };
   }

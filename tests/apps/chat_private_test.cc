@@ -99,8 +99,13 @@ TEST_F(ChatPrivate, OnlyItsMembersReadAPrivateChannelAndARemovalRotatesItsKey) {
   EXPECT_EQ(RowsWithText(*carol, plans, "bob is gone now"), 1);
   EXPECT_EQ(RowsWithText(*bob, plans, "bob is gone now"), 0) << "nothing after his removal";
   EXPECT_EQ(RowsWithText(*bob, plans, "we launch on friday"), 1) << "he keeps what he read";
-  EXPECT_EQ(bob.chat().FindChannel(group, "plans").status().code(), Code::kNotFound);
-  EXPECT_FALSE(bob.chat().Write(plans, chat::Post{"still here?", std::nullopt, {}, {}}).ok());
+  // He is told why, not that there is no such channel.
+  auto gone = bob.chat().FindChannel(group, "plans");
+  EXPECT_EQ(gone.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(gone.status().message().find("you were removed from #plans"), std::string::npos)
+      << gone.status().ToString();
+  auto write = bob.chat().Write(plans, chat::Post{"still here?", std::nullopt, {}, {}});
+  EXPECT_EQ(write.status().code(), Code::kPermissionDenied) << write.status().ToString();
   Everyone();
   EXPECT_EQ(Dump(*alice), Dump(*carol));
 }
@@ -115,7 +120,7 @@ TEST_F(ChatPrivate, TheOwnerLeavingHandsTheChannelOn) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->RoleOf(bob.user.public_key()), codec::Role::kOwner);
   EXPECT_FALSE(st->RoleOf(alice.user.public_key()).has_value());
-  EXPECT_EQ(alice.chat().FindChannel(group, "ops").status().code(), Code::kNotFound);
+  EXPECT_EQ(alice.chat().FindChannel(group, "ops").status().code(), Code::kPermissionDenied);
   // The last member stays.
   EXPECT_EQ(bob.chat().LeavePrivate(Find(bob, *made)).status().code(), Code::kInvalidArgument);
 }

@@ -25,6 +25,21 @@ class CliChatTest : public CliTest {
       if (m["text"] == text) return m["number"];
     return -1;
   }
+  // Events `db` holds, from seq 0 (`topo sub --after 0 --until-idle`).
+  std::vector<json> AllEvents(const std::string& db) {
+    TopoResult r = At(db, {"sub", "--after", "0", "--until-idle"});
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    std::vector<json> out;
+    size_t at = 0;
+    while (at < r.out.size()) {
+      size_t nl = r.out.find('\n', at);
+      if (nl == std::string::npos) nl = r.out.size();
+      json j = json::parse(r.out.substr(at, nl - at), nullptr, false);
+      if (j.is_object()) out.push_back(j);
+      at = nl + 1;
+    }
+    return out;
+  }
 };
 
 TEST_F(CliChatTest, EveryCommandOnOneDaemonAndItsErrors) {
@@ -253,6 +268,74 @@ TEST_F(CliChatTest, APrivateChannelAndADirectConversationReachOnlyTheirMembers) 
   for (const auto& c : Json("alice.db", {"channels"}))
     if (c["name"] == "plans") still = c["members"].size() == 2;
   EXPECT_TRUE(still);
+}
+
+// alice removes bob from a private channel while both daemons are connected. Peers serve a
+// group's membership operations to its former member devices (not its content), so bob's
+// replica learns the removal: the channel leaves his list, writing there fails saying why,
+// his event stream shows it, and what alice writes after it never reaches him.
+TEST_F(CliChatTest, ARemovedMemberLearnsItsRemovalAndReadsNothingAfter) {
+  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
+  Json("bob.db", {"accept", link, "--username", "bob"});
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& m : Json("alice.db", {"users"}))
+      if (m["name"] == "bob") return true;
+    return false;
+  }));
+  Json("alice.db", {"channel", "create", "plans", "--private", "-m", "bob"});
+  Json("alice.db", {"send", "-c", "plans", "before the removal"});
+  ASSERT_TRUE(Eventually([&] {
+    TopoResult r = AtJson("bob.db", {"messages", "-c", "plans"});
+    return r.exit_code == 0 && r.out.find("before the removal") != std::string::npos;
+  })) << At("bob.db", {"channels"}).out;
+  // bob's stream shows his own joining (alice's add-member, a group operation).
+  bool joined_event = false;
+  for (const auto& e : AllEvents("bob.db"))
+    joined_event = joined_event || (e["kind"] == "member" && e["channel_name"] == "plans" &&
+                                    e["member_name"] == "bob" && e["joined"] == true);
+  EXPECT_TRUE(joined_event);
+
+  Json("alice.db", {"channel", "remove", "plans", "bob"});
+  // bob learns it: #plans leaves his list.
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& c : Json("bob.db", {"channels"}))
+      if (c["name"] == "plans") return false;
+    return true;
+  })) << At("bob.db", {"channels"}).out;
+  EXPECT_TRUE(FailedCleanly(At("bob.db", {"send", "-c", "plans", "am I still here?"}), 1,
+                            "you were removed from #plans"));
+  EXPECT_TRUE(FailedCleanly(At("bob.db", {"messages", "-c", "plans"}), 1,
+                            "you were removed from #plans"));
+  // His stream shows the removal: a member event naming him, written by alice.
+  bool removed_event = false;
+  for (const auto& e : AllEvents("bob.db"))
+    removed_event = removed_event || (e["kind"] == "member" && e["channel_name"] == "plans" &&
+                                      e["member_name"] == "bob" && e["joined"] == false &&
+                                      e["author_name"] == "alice");
+  EXPECT_TRUE(removed_event);
+  // alice's too.
+  removed_event = false;
+  for (const auto& e : AllEvents("alice.db"))
+    removed_event = removed_event || (e["kind"] == "member" && e["channel_name"] == "plans" &&
+                                      e["member_name"] == "bob" && e["joined"] == false);
+  EXPECT_TRUE(removed_event);
+
+  // What alice writes after the removal never reaches him: once her later message in
+  // #general has arrived, #plans's new one has not (it is neither served nor readable).
+  Json("alice.db", {"send", "-c", "plans", "after the removal"});
+  Json("alice.db", {"send", "after plans"});
+  ASSERT_TRUE(Eventually([&] {
+    TopoResult r = AtJson("bob.db", {"messages"});
+    return r.exit_code == 0 && r.out.find("after plans") != std::string::npos;
+  }));
+  for (const auto& e : AllEvents("bob.db"))
+    EXPECT_NE(e.value("text", ""), "after the removal") << e;
+  TopoResult found = AtJson("bob.db", {"search", "removal"});
+  EXPECT_EQ(found.exit_code, 0) << Describe(found);
+  EXPECT_EQ(found.out.find("after the removal"), std::string::npos) << found.out;
+  EXPECT_NE(found.out.find("before the removal"), std::string::npos)
+      << "he keeps what he read: " << found.out;
 }
 
 // A device alice links later reads her private channels and direct conversations, the old

@@ -280,6 +280,46 @@ TEST_F(CliSubTest, ASecondDaemonsMessageArrivesOnTheFirstsStream) {
   for (const auto& l : sub.lines) EXPECT_TRUE(seqs.insert(l["seq"].get<int64_t>()).second) << l;
 }
 
+// `topo sub` long-polls chat.events: several streams wait in the daemon at once, each gets
+// a message sent meanwhile (in order, once), and when the daemon stops every stream ends by
+// itself (the daemon answers the held polls and closes them; sub does not start another
+// daemon), saying where to resume.
+TEST_F(CliSubTest, ManyStreamsGetEachEventAndEndWhenTheDaemonStops) {
+  Json("a.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  int64_t start = LastSeq("a.db");
+  // A long poll with nothing after `after` answers empty at the end of its (small) wait.
+  json idle = Json("a.db", {"rpc", "call", "chat.events",
+                            json{{"after", start}, {"wait_ms", 30}}.dump()});
+  EXPECT_TRUE(idle["events"].empty()) << idle;
+  EXPECT_EQ(idle["last"], start);
+  EXPECT_TRUE(FailedCleanly(At("a.db", {"rpc", "call", "chat.events",
+                                        json{{"after", start}, {"wait_ms", 30001}}.dump()}),
+                            1, "at most 30000"));
+  constexpr int kStreams = 6;
+  std::vector<std::unique_ptr<Running>> subs;
+  for (int i = 0; i < kStreams; ++i) {
+    subs.push_back(std::make_unique<Running>(
+        dir_.path(), Words{"--db", "a.db", "sub", "--after", std::to_string(start)}));
+    ASSERT_TRUE(subs.back()->started());
+  }
+  Json("a.db", {"send", "first"});
+  Json("a.db", {"send", "second"});
+  for (auto& s : subs) {
+    ASSERT_TRUE(s->ReadUntil([](const json& e) { return e.value("text", "") == "second"; }))
+        << json(s->lines).dump();
+    std::vector<std::string> texts;
+    for (const auto& l : s->lines)
+      if (l.value("kind", "") == "message") texts.push_back(l["text"]);
+    EXPECT_EQ(texts, (std::vector<std::string>{"first", "second"}));
+  }
+  ASSERT_TRUE(Succeeded(At("a.db", {"stop"})));
+  for (auto& s : subs) {
+    // It exits by itself: ReadUntil sees its output close (false), then its status.
+    EXPECT_FALSE(s->ReadUntil([](const json&) { return false; }));
+    EXPECT_EQ(s->CloseOutput(), 1) << "the daemon stopped: an error, not a hang";
+  }
+}
+
 // The top-level commands `topo --help` lists.
 std::vector<std::string> TopLevelCommands(const std::string& help) {
   std::vector<std::string> out;

@@ -1,7 +1,7 @@
-// Entitlement (Replica::MayRead, Replica::MayReadAsJoiner): which devices a replica may
-// serve an object to. Open objects: anyone. A group and the objects inside it: the group's
-// current member devices at this replica's heads; a pending joiner proving its invite: the
-// group object alone.
+// Entitlement (Replica::MayRead, Replica::MayReadAsJoiner, Replica::MayReadAsFormerMember):
+// which devices a replica may serve an object to. Open objects: anyone. A group and the
+// objects inside it: the group's current member devices at this replica's heads; a pending
+// joiner proving its invite, or a former member device, the group object alone.
 #include <gtest/gtest.h>
 
 #include "object/replica.h"
@@ -137,6 +137,30 @@ TEST_F(MayReadTest, ARemovedMemberIsServedNothingMore) {
   EXPECT_FALSE(MayRead(alice, bob, group));
   EXPECT_FALSE(MayRead(alice, bob, doc));
   EXPECT_TRUE(MayRead(alice, bob, open));
+}
+
+// A device removed from a group (or that left it) may read the group object alone, its
+// membership operations, so that it learns its removal; never what is inside. A device
+// that never held a key of the group reads nothing.
+TEST_F(MayReadTest, AFormerMemberReadsTheGroupObjectAlone) {
+  auto former = [&](Device& at, const Device& who, const codec::ObjectId& object) {
+    auto r = at->MayReadAsFormerMember(who.device(), object);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && *r;
+  };
+  BobJoins();
+  ASSERT_TRUE(alice->HealAllGroups().ok());  // bob holds the group's key now
+  EXPECT_FALSE(former(alice, bob, group)) << "a member: MayRead covers him";
+  EXPECT_FALSE(former(alice, carol, group)) << "never a member";
+  ASSERT_TRUE(alice->RemoveMember(group, bob.user.public_key(), /*bar=*/false).ok());
+  EXPECT_TRUE(former(alice, bob, group));
+  EXPECT_FALSE(former(alice, bob, doc)) << "never the objects inside";
+  EXPECT_FALSE(former(alice, bob, open));
+  EXPECT_FALSE(MayRead(alice, bob, doc));
+  EXPECT_FALSE(former(alice, carol, group));
+  codec::ObjectId unknown;
+  unknown.bytes[0] = 7;
+  EXPECT_FALSE(former(alice, bob, unknown));
 }
 
 TEST_F(MayReadTest, AnObjectNotHereIsNotFound) {

@@ -40,6 +40,11 @@ Status BadRow(std::string_view what) { return Status::Corruption("chat table: " 
 }  // namespace
 
 Result<std::vector<Channel>> Chat::Channels(const codec::ObjectId& workspace) {
+  return Channels(workspace, nullptr);
+}
+
+Result<std::vector<Channel>> Chat::Channels(const codec::ObjectId& workspace,
+                                            std::vector<Channel>* former) {
   auto& st = r_.database().Prepare(std::string(kChannelColumns) + "WHERE c.workspace = ?1");
   st.Bind(1, workspace);
   std::vector<Channel> out;
@@ -69,13 +74,18 @@ Result<std::vector<Channel>> Chat::Channels(const codec::ObjectId& workspace) {
     out.push_back(std::move(c));
   }
   // A private channel's members are its group's; one this user is not in (any more) is not
-  // listed (a removed member keeps what it read, and sees no more).
+  // listed (a removed member keeps what it read, and sees no more). This replica holds such
+  // a channel only because this user was in it: peers serve a private channel to its
+  // members alone, and its group's membership operations, the removal too, to its former
+  // member devices (Replica::MayReadAsFormerMember).
   std::erase_if(out, [&](Channel& c) {
     if (c.kind == ChannelKind::kPublic) return false;
     auto st = r_.GroupStateOf(c.group);
     if (!st.ok()) return true;
     for (const auto& [user, _] : st->members()) c.members.push_back(user);
-    return !st->members().count(me_);
+    if (st->members().count(me_)) return false;
+    if (former) former->push_back(c);
+    return true;
   });
   for (auto& c : out) {
     if (c.kind != ChannelKind::kPublic) continue;
@@ -104,8 +114,12 @@ Result<Channel> Chat::ChannelById(const codec::ObjectId& channel) {
   if (!row) return Status::NotFound("no channel " + HexEncodeShort(channel));
   TOPO_ASSIGN_OR_RETURN(auto workspace, st.Fixed<32>(1));
   st.Reset();
-  TOPO_ASSIGN_OR_RETURN(auto all, Channels(workspace));
+  std::vector<Channel> former;
+  TOPO_ASSIGN_OR_RETURN(auto all, Channels(workspace, &former));
   for (auto& c : all)
+    if (c.id == channel) return c;
+  // One this user was removed from (or left): its events and messages stay readable here.
+  for (auto& c : former)
     if (c.id == channel) return c;
   return BadRow("channel vanished");
 }
@@ -114,7 +128,8 @@ Result<Channel> Chat::FindChannel(const codec::ObjectId& workspace, std::string_
   std::string_view name = text;
   if (!name.empty() && name[0] == '#') name.remove_prefix(1);
   if (name.empty()) return Status::InvalidArgument("no channel named");
-  TOPO_ASSIGN_OR_RETURN(auto all, Channels(workspace));
+  std::vector<Channel> former;
+  TOPO_ASSIGN_OR_RETURN(auto all, Channels(workspace, &former));
   for (const auto& c : all)
     if (c.name == name) return c;  // the older of equal names comes first
   if (name.size() >= 4 && IsHex(name)) {
@@ -126,6 +141,14 @@ Result<Channel> Chat::FindChannel(const codec::ObjectId& workspace, std::string_
     if (hits.size() > 1)
       return Status::InvalidArgument("\"" + std::string(text) + "\" names several channels");
   }
+  // A private channel or direct conversation this user was taken out of (or left): say so,
+  // rather than that there is no such channel.
+  for (const auto& c : former)
+    if ((!c.name.empty() && c.name == name) ||
+        (name.size() >= 4 && IsHex(name) && HexEncode(c.id.view()).rfind(Lower(name), 0) == 0))
+      return Status::PermissionDenied("you were removed from #" + c.name +
+                                      " (or left it): you keep what you read there, and can "
+                                      "neither read nor write anything new");
   std::string names;
   for (const auto& c : all)
     if (!c.name.empty()) names += (names.empty() ? "#" : ", #") + c.name;
@@ -282,7 +305,18 @@ Result<codec::VertexId> Chat::Write(const codec::ObjectId& channel, const Entry&
   TOPO_ASSIGN_OR_RETURN(const object::Blueprint* bp, r_.BlueprintOf(channel));
   if (bp->name != kChannelBlueprint)
     return Status::InvalidArgument(HexEncodeShort(channel) + " is not a chat channel");
-  return r_.Submit(channel, kEventsField, codec::CrdtOp{codec::LogAppend{EncodeEntry(e)}});
+  auto written = r_.Submit(channel, kEventsField, codec::CrdtOp{codec::LogAppend{EncodeEntry(e)}});
+  if (!written.ok()) {
+    // Refused because this user is no longer in the channel's group: say that.
+    auto c = ChannelById(channel);
+    if (c.ok() && c->kind != ChannelKind::kPublic) {
+      auto st = r_.GroupStateOf(c->group);
+      if (st.ok() && !st->members().count(me_))
+        return Status::PermissionDenied("you were removed from #" + c->name +
+                                        " (or left it): you can no longer write there");
+    }
+  }
+  return written;
 }
 
 Status Chat::Fill(Message& m) {

@@ -68,8 +68,11 @@ class Chat {
   // ones, and the private ones and direct conversations this user is a member of now.
   Result<std::vector<Channel>> Channels(const codec::ObjectId& workspace);
   // "#name", "name", or an id (hex prefix of 4+). Of two channels with one name the older
-  // one wins (created_at, id). NotFound names the channels that exist.
+  // one wins (created_at, id). NotFound names the channels that exist; PermissionDenied
+  // ("you were removed from #name") for a private channel or direct conversation this
+  // user is no longer in (this replica learnt the removal or the leave).
   Result<Channel> FindChannel(const codec::ObjectId& workspace, std::string_view text);
+  // A channel by id, also one this user was removed from or left.
   Result<Channel> ChannelById(const codec::ObjectId& channel);
   // Creates a public channel, names it, sets its topic (when not empty) and joins it.
   // AlreadyExists when the workspace has a channel of that name.
@@ -146,6 +149,10 @@ class Chat {
   Result<uint64_t> MarkRead(const codec::ObjectId& channel);
 
  private:
+  // Channels(), and in `former` (when given) the private ones and direct conversations
+  // this user was in and is no longer.
+  Result<std::vector<Channel>> Channels(const codec::ObjectId& workspace,
+                                        std::vector<Channel>* former);
   Result<std::vector<Message>> Load(store::Statement& st);
   Status Fill(Message& m);
 

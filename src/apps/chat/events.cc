@@ -147,6 +147,23 @@ ProjectionWrite JournalCreate(const object::AppContext& ctx) {
        std::string(ChannelChangeName(ChannelChange::kCreated)), I(0), I(ctx.created_at)}};
 }
 
+Status JournalGroupMember(object::Replica& r, const codec::VertexId& vid,
+                          const codec::ObjectId& channel,
+                          const std::optional<crypto::PublicKey>& author,
+                          const crypto::PublicKey& member, bool joined, uint64_t at) {
+  auto& st = r.database().Prepare(kInsert);
+  st.Bind(1, vid).Bind(2, channel).Bind(3, EventKindName(EventKind::kMember));
+  if (author)
+    st.Bind(4, *author);
+  else
+    st.BindNull(4);
+  st.Bind(5, member).Bind(6, std::string_view("")).Bind(7, int64_t{joined ? 1 : 0});
+  st.Bind(8, static_cast<int64_t>(at));
+  auto done = st.Step();
+  st.Reset();
+  return done.status();
+}
+
 Result<int64_t> JournalEnd(object::Replica& r) {
   auto& st = r.database().Prepare("SELECT COALESCE(MAX(seq), 0) FROM chat_events");
   TOPO_ASSIGN_OR_RETURN(bool row, st.Step());

@@ -41,6 +41,14 @@ extern const char* const kJournalSchema[kJournalSchemaSize];
 std::optional<store::ProjectionWrite> JournalEntry(const object::AppContext& ctx, const Entry& e);
 // The write that journals a channel's creation (OnCreate).
 store::ProjectionWrite JournalCreate(const object::AppContext& ctx);
+// Journals a change to the members of a private channel or direct conversation made by an
+// operation of the channel's own group (add-member, remove, leave: group vertices, which the
+// projector does not see; apps/chat/group_events.h writes them after their commit), as a
+// member event of the channel: `author` who wrote it, `member` who joined or left.
+Status JournalGroupMember(object::Replica& r, const codec::VertexId& vid,
+                          const codec::ObjectId& channel,
+                          const std::optional<crypto::PublicKey>& author,
+                          const crypto::PublicKey& member, bool joined, uint64_t at);
 
 enum class EventKind { kMessage, kEdit, kDelete, kReaction, kMember, kChannel };
 // "message", "edit", "delete", "reaction", "member", "channel".

@@ -1,11 +1,14 @@
 // chat.events: the event journal (apps/chat/events.h) over JSON-RPC, for `topo sub`, bots
-// and UIs. The server answers every request at once (api/jsonrpc.h: handlers return their
-// result), so a subscriber polls: it passes the `last` of one answer as the `after` of the
-// next (`topo sub` does so every 150 ms).
+// and UIs. A subscriber passes the `last` of one answer as the `after` of the next; with
+// `wait_ms` it long-polls: when nothing is past `after`, the reply is deferred
+// (api/jsonrpc.h, DeferReply) and the handler runs again whenever the node applies vertices
+// (node::Node's applied listener wakes the RPC server) until an event is there or the wait
+// ends. The daemon's loop is never blocked.
 #include <algorithm>
 
 #include "api/methods.h"
 #include "apps/chat/events.h"
+#include "apps/chat/group_events.h"
 #include "apps/chat/methods.h"
 #include "util/encoding.h"
 
@@ -88,6 +91,13 @@ json EventJson(const Names& names, Chat& chat, const Event& e) {
 }  // namespace
 
 void AddEventMethods(api::MethodTable& t, node::Node& n) {
+  // Member events of private channels (their groups' operations), journaled after commit.
+  n.SetAppliedListener("chat.group-events", [&n](std::span<const object::AppliedVertex> applied) {
+    auto r = n.replica();
+    if (!r.ok()) return;
+    if (auto s = JournalGroupChanges(**r, applied); !s.ok())
+      n.log().Warn("chat: cannot journal a membership change: " + s.message());
+  });
   api::AddMethod(
       t,
       {"chat.events",
@@ -98,7 +108,11 @@ void AddEventMethods(api::MethodTable& t, node::Node& n) {
          "integer, optional: only events with a larger seq (default: the journal's "
          "end, so only what comes next)"},
         {"channel", "string, optional: only this channel (#name, name or id prefix)"},
-        {"limit", "integer, optional: at most this many (default 100, at most 1000)"}},
+        {"limit", "integer, optional: at most this many (default 100, at most 1000)"},
+        {"wait_ms",
+         "integer, optional: a long poll (with after): when there is no event after `after`, "
+         "hold the reply until one is applied or this many ms have passed (at most 30000), "
+         "then answer (events empty when the wait ended first); default 0: answer at once"}},
        "{events: [{seq, kind, at, vertex, channel, channel_name, author, author_name, you, "
        "...}], last, more} where kind is message|edit|delete|reaction|member|channel; message "
        "kinds add number, message, message_author, message_author_name, text (as shown "
@@ -106,7 +120,7 @@ void AddEventMethods(api::MethodTable& t, node::Node& n) {
        "emoji, added; member adds member, member_name, joined; channel adds change "
        "(created|name|topic|archived) and value. Pass last as the next call's after; more "
        "is true when the journal has events past last (the page was full)",
-       {{"after", 0}, {"channel", "general"}}},
+       {{"after", 0}, {"channel", "general"}, {"wait_ms", 30000}}},
       [&n](const json& params) {
         api::Open o = api::OpenNode(n);
         codec::ObjectId workspace = api::ResolveWorkspace(o.r, params);
@@ -118,6 +132,10 @@ void AddEventMethods(api::MethodTable& t, node::Node& n) {
           q.channel = Check(chat.FindChannel(workspace, *text)).id;
         uint64_t limit = Check(api::UintParam(params, "limit", kDefaultLimit));
         q.limit = static_cast<size_t>(std::min(limit, kMaxLimit));
+        uint64_t wait_ms = Check(api::UintParam(params, "wait_ms", 0));
+        if (wait_ms > api::kMaxDeferMs)
+          throw Failure{Status::InvalidArgument("\"wait_ms\" is at most " +
+                                                std::to_string(api::kMaxDeferMs))};
         if (!params.contains("after"))
           return json{{"events", json::array()}, {"last", Check(JournalEnd(o.r))}, {"more", false}};
         uint64_t after = Check(api::UintParam(params, "after", 0));
@@ -125,6 +143,9 @@ void AddEventMethods(api::MethodTable& t, node::Node& n) {
           throw Failure{Status::InvalidArgument("\"after\" is out of range")};
         q.after = static_cast<int64_t>(after);
         EventPage page = Check(ReadEvents(o.r, chat, q));
+        // Nothing to tell yet: hold the reply (when the transport can) and look again when
+        // something is applied, or answer empty at the end of the wait.
+        if (page.events.empty() && wait_ms > 0 && api::DeferReply(wait_ms)) return json::object();
         Names names{api::Profiles(o.r, workspace), me};
         json events = json::array();
         for (const auto& e : page.events) events.push_back(EventJson(names, chat, e));
