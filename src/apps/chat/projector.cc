@@ -79,8 +79,64 @@ class ChatProjector final : public object::AppProjector {
     return schema;
   }
 
+  // 1: the first version recorded (the tables as they were before versions).
+  int SchemaVersion() const override { return 1; }
+
+  // The derived tables go and are made again from the vertices; chat_read and chat_events
+  // stay. What users see of the order of arrival is the message numbers (rowids of
+  // proj_chat_messages: `view`, `#12`, and the read markers in chat_read, which hold the
+  // highest number read): each message's number is set aside here and given back by
+  // RebuildEnd.
+  std::vector<std::string> RebuildBegin() const override {
+    return {
+        // So that the copy below runs on a database made before the chat.
+        "CREATE TABLE IF NOT EXISTS proj_chat_messages(id BLOB)",
+        "DROP TABLE IF EXISTS temp.chat_rebuild_numbers",
+        "CREATE TEMP TABLE chat_rebuild_numbers(id BLOB PRIMARY KEY, number INTEGER NOT NULL) "
+        "WITHOUT ROWID",
+        "INSERT OR IGNORE INTO temp.chat_rebuild_numbers(id, number) SELECT id, rowid FROM "
+        "proj_chat_messages ORDER BY rowid",
+        "DROP TABLE IF EXISTS chat_fts",  // FTS5 drops its shadow tables with it
+        "DROP TABLE IF EXISTS chat_fts_stale",
+        "DROP TABLE IF EXISTS proj_chat_channels",
+        "DROP TABLE IF EXISTS proj_chat_meta",
+        "DROP TABLE IF EXISTS proj_chat_members",
+        "DROP TABLE IF EXISTS proj_chat_messages",
+        "DROP TABLE IF EXISTS proj_chat_edits",
+        "DROP TABLE IF EXISTS proj_chat_deletes",
+        "DROP TABLE IF EXISTS proj_chat_reactions",
+    };
+  }
+
+  // The entries were applied again in arrival order (the vertices table's), which gives
+  // each message the number it had unless its content waited for a key the first time (it
+  // comes earlier now) or the old tables lacked it. Such rows move: out of the way first
+  // (negative rowids), then to their old number, or after the highest old number when they
+  // had none; their index documents move with them.
+  std::vector<std::string> RebuildEnd() const override {
+    return {
+        "DROP TABLE IF EXISTS temp.chat_rebuild_moved",
+        "CREATE TEMP TABLE chat_rebuild_moved(id BLOB PRIMARY KEY) WITHOUT ROWID",
+        "INSERT INTO temp.chat_rebuild_moved(id) SELECT m.id FROM proj_chat_messages m WHERE "
+        "NOT EXISTS (SELECT 1 FROM temp.chat_rebuild_numbers n WHERE n.id = m.id AND "
+        "n.number = m.rowid)",
+        "INSERT INTO chat_fts(chat_fts, rowid, text) SELECT 'delete', m.rowid, m.text FROM "
+        "proj_chat_messages m WHERE m.id IN (SELECT id FROM temp.chat_rebuild_moved)",
+        "UPDATE proj_chat_messages SET rowid = -rowid WHERE id IN (SELECT id FROM "
+        "temp.chat_rebuild_moved)",
+        "UPDATE proj_chat_messages SET rowid = COALESCE((SELECT n.number FROM "
+        "temp.chat_rebuild_numbers n WHERE n.id = proj_chat_messages.id), (SELECT "
+        "COALESCE(MAX(number), 0) FROM temp.chat_rebuild_numbers) - rowid) WHERE rowid < 0",
+        "INSERT INTO chat_fts(rowid, text) SELECT m.rowid, m.text FROM proj_chat_messages m "
+        "WHERE m.id IN (SELECT id FROM temp.chat_rebuild_moved) ORDER BY m.rowid",
+        "DROP TABLE temp.chat_rebuild_moved",
+        "DROP TABLE temp.chat_rebuild_numbers",
+    };
+  }
+
   Status CheckEntry(uint32_t field, ByteView entry) const override {
-    if (field != kEventsField) return Status::Rejected("chat: no log field " + std::to_string(field));
+    if (field != kEventsField)
+      return Status::Rejected("chat: no log field " + std::to_string(field));
     auto e = DecodeEntry(entry);
     if (!e.ok()) return Status::Rejected(e.status().message());
     return Status::Ok();
@@ -93,7 +149,8 @@ class ChatProjector final : public object::AppProjector {
   }
 
   Status OnCreate(const object::AppContext& ctx, ProjectionSink& sink) const override {
-    TOPO_RETURN_IF_ERROR(sink.Execute(JournalCreate(ctx)));  // apps/chat/events.h
+    // apps/chat/events.h; a rebuild leaves the journal as it is.
+    if (!ctx.rebuild) TOPO_RETURN_IF_ERROR(sink.Execute(JournalCreate(ctx)));
     // A public channel belongs to the workspace it lives in; a private one names it.
     SqlValue group = ctx.group ? SqlValue(Blob(ctx.group->view())) : SqlValue();
     SqlValue workspace = group;
@@ -119,6 +176,7 @@ class ChatProjector final : public object::AppProjector {
     // Entries of a channel outside any group have no user: every rule below needs one.
     if (!ctx.user) return Status::Ok();
     TOPO_RETURN_IF_ERROR(std::visit([&](const auto& o) { return Project(ctx, o, sink); }, *e));
+    if (ctx.rebuild) return Status::Ok();  // journaled when it was first applied
     auto journal = JournalEntry(ctx, *e);  // apps/chat/events.h: what `topo sub` streams
     return journal ? sink.Execute(*journal) : Status::Ok();
   }
@@ -189,18 +247,20 @@ class ChatProjector final : public object::AppProjector {
     std::string files;
     if (!p.files.empty()) {
       nlohmann::json a = nlohmann::json::array();
-      for (const auto& f : p.files) a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
+      for (const auto& f : p.files)
+        a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
       files = a.dump();
     }
     // The delete and the latest edit are looked up once each (`d`, `e`), not once per column
     // they decide.
     static const std::string kInsertPost =
-        std::string("INSERT OR IGNORE INTO proj_chat_messages(id, channel, author, device, "
-                    "created_at, thread, text, mentions, files, edited_at, edit_vid, deleted) "
-                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN d.gone THEN NULL ELSE "
-                    "COALESCE(e.text, ?7) END, CASE WHEN d.gone THEN NULL ELSE ?8 END, "
-                    "CASE WHEN d.gone THEN NULL ELSE ?9 END, CASE WHEN d.gone THEN NULL ELSE "
-                    "e.at END, CASE WHEN d.gone THEN NULL ELSE e.vid END, d.gone FROM (SELECT ") +
+        std::string(
+            "INSERT OR IGNORE INTO proj_chat_messages(id, channel, author, device, "
+            "created_at, thread, text, mentions, files, edited_at, edit_vid, deleted) "
+            "SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN d.gone THEN NULL ELSE "
+            "COALESCE(e.text, ?7) END, CASE WHEN d.gone THEN NULL ELSE ?8 END, "
+            "CASE WHEN d.gone THEN NULL ELSE ?9 END, CASE WHEN d.gone THEN NULL ELSE "
+            "e.at END, CASE WHEN d.gone THEN NULL ELSE e.vid END, d.gone FROM (SELECT ") +
         kPostDeleted + " AS gone) d LEFT JOIN (SELECT e.text, e.at, e.vid " + kLatestEdit + ") e";
     Bytes id = Blob(ctx.vertex.view());
     return Run(
