@@ -238,11 +238,43 @@ TEST_F(ChatRebuild, AnOlderSchemaMigratesOnceAtOpen) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ((*r)->migrated_apps(), std::vector<std::string>{std::string(kChannelBlueprint)});
     EXPECT_EQ(Seen(bob, **r), before);
+    // Version 2: the id is found through its first 8 bytes, without the UNIQUE index.
+    EXPECT_EQ(Count(**r, "SELECT COUNT(*) FROM sqlite_master WHERE name = "
+                         "'sqlite_autoindex_proj_chat_messages_1'"),
+              0);
+    EXPECT_EQ(Count(**r, "SELECT COUNT(*) FROM sqlite_master WHERE name = "
+                         "'proj_chat_messages_by_id'"),
+              1);
   }
   auto r = object::Replica::Open(path, bob.key.Clone(), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE((*r)->migrated_apps().empty());  // once
   EXPECT_EQ(Seen(bob, **r), before);
+}
+
+// The message id has no UNIQUE index: a lookup by id must be written so that SQLite reads
+// proj_chat_messages_by_id (the id's first 8 bytes), never the whole table.
+TEST_F(ChatRebuild, ALookupByIdUsesTheIndexOnItsFirstEightBytes) {
+  auto& st = bob->database().Prepare(
+      "EXPLAIN QUERY PLAN SELECT m.rowid FROM proj_chat_messages m WHERE substr(m.id, 1, 8) = "
+      "substr(?1, 1, 8) AND m.id = ?1");
+  std::string plan;
+  for (;;) {
+    auto row = st.Step();
+    ASSERT_TRUE(row.ok());
+    if (!*row) break;
+    plan += std::string(st.Text(3)) + "\n";
+  }
+  st.Reset();
+  EXPECT_NE(plan.find("USING INDEX proj_chat_messages_by_id"), std::string::npos) << plan;
+  // And it finds each message, edits and deletes applied through it.
+  auto m = bob.chat().FindMessage("1");
+  ASSERT_TRUE(m.ok());
+  auto again = bob.chat().MessageById(m->id);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->number, 1);
+  EXPECT_EQ(Count(*bob, "SELECT COUNT(*) FROM proj_chat_messages WHERE deleted = 1"), 1);
+  EXPECT_EQ(Count(*bob, "SELECT COUNT(*) FROM proj_chat_messages WHERE edited_at IS NOT NULL"), 1);
 }
 
 }  // namespace
