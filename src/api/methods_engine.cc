@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <sstream>
 
 #include "api/methods.h"
@@ -283,6 +284,30 @@ void AddObjectMethods(MethodTable& t, node::Node& n) {
                 return true;
               }));
               return all;
+            });
+  AddMethod(t,
+            {"replica.rebuild",
+             "Rewrites the projection tables from the vertices, in one transaction: the generic "
+             "projection, and the apps' tables (the chat's), keeping message numbers, read "
+             "markers and the event journal",
+             {},
+             "{objects, vertices, apps, ms}",
+             json::object()},
+            [&n](const json&) {
+              auto o = OpenNode(n);
+              auto& log = n.log();
+              auto start = std::chrono::steady_clock::now();
+              auto report = Check(o.r.RebuildProjections([&log](uint64_t done, uint64_t total) {
+                log.Info("rebuild: " + std::to_string(done) + " of " + std::to_string(total) +
+                         " vertices read");
+              }));
+              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+              return json{{"objects", report.objects},
+                          {"vertices", report.vertices},
+                          {"apps", report.apps},
+                          {"ms", ms}};
             });
   AddMethod(t, {"object.list", "The objects in this replica", {}, "[{object, type, vertices, heads}]",
                 json::object()},

@@ -42,12 +42,16 @@ struct AppContext {
   std::optional<codec::ObjectId> group;  // the workspace the object belongs to
   codec::VertexId vertex;
   uint64_t created_at = 0;
-  crypto::PublicKey device;              // the signing device
-  std::optional<crypto::PublicKey> user; // its user in the group (nullopt outside groups)
+  crypto::PublicKey device;                 // the signing device
+  std::optional<crypto::PublicKey> user;    // its user in the group (nullopt outside groups)
   codec::Role role = codec::Role::kMember;  // the user's role there then
   uint32_t field = 0;
   // OnCreate only: the genesis params (what CreateObject was given; CheckParams passed them).
   ByteView params = {};
+  // Set when Replica::RebuildProjections applies the entry again (it was applied once
+  // before): the app's derived tables are being rewritten, and a local record of arrival
+  // (a journal) must not get a second row.
+  bool rebuild = false;
 };
 
 class AppProjector {
@@ -56,6 +60,27 @@ class AppProjector {
   // Statements that create the app's tables, indexes and triggers ("IF NOT EXISTS"); run
   // when a replica opens.
   virtual std::vector<std::string> Schema() const = 0;
+  // The version of what Schema() makes and the projector fills. A replica records, per app
+  // blueprint, the version its tables were made with (table `meta`, key
+  // "app_schema:<blueprint>"; none recorded counts as 0). When a replica opens a database
+  // whose record is older and that holds vertices, it rebuilds the app's tables at open, in
+  // one transaction, before Schema() runs: RebuildBegin, then Schema(), every entry applied
+  // again (Replica::RebuildProjections), then RebuildEnd; then it records this version. A
+  // database with no vertex just records it. Raise it when Schema() or the projection
+  // changes in a way an existing database must not keep.
+  virtual int SchemaVersion() const { return 0; }
+  // The rebuild (Replica::RebuildProjections, and a migration at open): statements run
+  // first, in the rebuild's transaction. They set aside what must outlive the derived
+  // tables (numbers that local tables refer to), then drop the derived tables (Schema()
+  // makes them again right after, as this version has them). They must work on any older
+  // version's tables, and on a database where the app's tables do not exist yet. Tables
+  // that record local facts (read markers, a journal of arrival) stay; the projector, told
+  // ctx.rebuild, writes no second row to them. An app whose list is empty has no rebuild:
+  // RebuildProjections leaves its tables alone.
+  virtual std::vector<std::string> RebuildBegin() const { return {}; }
+  // Run after every entry was applied again and BeforeCommit ran: put back what
+  // RebuildBegin set aside, and drop what it made.
+  virtual std::vector<std::string> RebuildEnd() const { return {}; }
   // Ok when `entry` is a well-formed entry for log field `field`; otherwise Rejected with a
   // reason. An entry that fails is skipped, the same way on every replica that reads it.
   virtual Status CheckEntry(uint32_t field, ByteView entry) const = 0;

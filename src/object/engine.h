@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codec/object_payload.h"
 #include "graph/ingest.h"
 #include "object/blueprint.h"
 #include "object/group_index.h"
@@ -83,6 +84,13 @@ class ObjectEngine final : public graph::Applier {
   // Drops every in-memory cache (indexes, keyrings, blueprints). The owner calls it when a
   // transaction rolls back, since the caches may hold what it wrote.
   void ForgetCaches();
+  // Runs the app projector of `v`'s object again, as Apply did for it: OnCreate for the
+  // genesis of an app object, OnEntry for a log entry (its content opened with the keys held
+  // now, and checked), with the same AppContext and ctx.rebuild set. Touches no CRDT state.
+  // Content that Apply queued (no key yet) or skipped (unreadable, not fitting) is skipped
+  // again: the projector sees the entries Apply gave it, once each. For
+  // Replica::RebuildProjections; a vertex that is no app's is a no-op.
+  Status ReprojectApp(const codec::Vertex& v);
   // Writes the projection rows this transaction's ops changed, then runs
   // AppProjector::BeforeCommit of each app whose projector ran in it. The owner calls it
   // before every commit (before the state store writes its overlay); after a rollback,
@@ -98,6 +106,13 @@ class ObjectEngine final : public graph::Applier {
   // Applies a decoded op payload (plaintext) to an object's CRDT state and projection.
   Status ApplyPlain(const codec::Vertex& v, ByteView payload, bool from_envelope);
   Status MarkUnreadable(const codec::Vertex& v, std::string_view why);
+  // The op in a plaintext payload of `bp`'s object if it fits the field (and the app's
+  // checks, for a log entry); otherwise the reason it does not (Apply and ReprojectApp).
+  struct CheckedOp {
+    codec::OpPayload payload;
+    const codec::LogAppend* entry = nullptr;  // into payload; set for a log entry
+  };
+  static Status CheckOp(const Blueprint& bp, ByteView payload, CheckedOp& out);
   // What an app projector is told about `v` of an object in `group` (nullopt: none).
   Result<AppContext> AppContextOf(const codec::Vertex& v,
                                   const std::optional<codec::ObjectId>& group, uint32_t field);
@@ -112,8 +127,7 @@ class ObjectEngine final : public graph::Applier {
   // Rewrites each noted row from the current state, once, in (object, field, key) order.
   Status WriteDirtyRows();
   // Writes every row of one field from the current state (a map: one per visible key).
-  Status ProjectWhole(const codec::ObjectId& object, uint32_t field_index,
-                      const FieldDecl& field);
+  Status ProjectWhole(const codec::ObjectId& object, uint32_t field_index, const FieldDecl& field);
   Status Write(const std::vector<store::ProjectionWrite>& writes);
 
   // Runs the app's OnCreate / OnEntry, noting it for BeforeCommit.

@@ -205,30 +205,75 @@ Status ObjectEngine::MarkUnreadable(const codec::Vertex& v, std::string_view why
   return state_.Put(v.object(), IdKey(kUnreadableTag, v.id.view()), AsBytes(why));
 }
 
+Status ObjectEngine::CheckOp(const Blueprint& bp, ByteView payload, CheckedOp& out) {
+  auto p = codec::DecodeOpPayload(payload);
+  if (!p.ok()) return p.status();
+  out.payload = std::move(*p);
+  const uint32_t f = out.payload.field;
+  if (f >= bp.fields.size()) return Status::Rejected("op.field: no field " + std::to_string(f));
+  TOPO_RETURN_IF_ERROR(ValidateOp(bp.fields[f].type, out.payload.op));
+  out.entry = std::get_if<codec::LogAppend>(&out.payload.op.op);
+  if (out.entry && bp.app) return bp.app->CheckEntry(f, out.entry->entry);
+  return Status::Ok();
+}
+
 Status ObjectEngine::ApplyPlain(const codec::Vertex& v, ByteView payload, bool from_envelope) {
   TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(v.object_id));
-  auto p = codec::DecodeOpPayload(payload);
-  Status fits = p.ok() ? Status::Ok() : p.status();
-  if (fits.ok() && p->field >= bp->fields.size())
-    fits = Status::Rejected("op.field: no field " + std::to_string(p->field));
-  if (fits.ok()) fits = ValidateOp(bp->fields[p->field].type, p->op);
-  const auto* entry = fits.ok() ? std::get_if<codec::LogAppend>(&p->op.op) : nullptr;
-  if (entry && bp->app) fits = bp->app->CheckEntry(p->field, entry->entry);
+  CheckedOp op;
+  Status fits = CheckOp(*bp, payload, op);
   if (!fits.ok()) {
     // Sealed content is checked only once opened, and only where it can be opened: an op
     // that does not fit is skipped, the same way on every replica that reads it.
     if (from_envelope) return MarkUnreadable(v, fits.message());
     return Status::Internal("apply before validate: " + fits.message());
   }
-  const FieldDecl& field = bp->fields[p->field];
-  Bytes prefix = FieldPrefix(p->field);
+  const uint32_t f = op.payload.field;
+  const FieldDecl& field = bp->fields[f];
+  Bytes prefix = FieldPrefix(f);
   OpContext ctx{v.id, v.created_at, v.author, v.depth};
-  TOPO_ASSIGN_OR_RETURN(auto effects, ApplyOp(state_, v.object_id, prefix, field.type, p->op, ctx));
-  TOPO_RETURN_IF_ERROR(Project(v.object_id, p->field, field, effects));
-  if (!entry || !bp->app) return Status::Ok();
+  TOPO_ASSIGN_OR_RETURN(auto effects,
+                        ApplyOp(state_, v.object_id, prefix, field.type, op.payload.op, ctx));
+  TOPO_RETURN_IF_ERROR(Project(v.object_id, f, field, effects));
+  if (!op.entry || !bp->app) return Status::Ok();
   TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));
-  TOPO_ASSIGN_OR_RETURN(auto app_ctx, AppContextOf(v, group, p->field));
-  return OnEntry(*bp->app, app_ctx, entry->entry);
+  TOPO_ASSIGN_OR_RETURN(auto app_ctx, AppContextOf(v, group, f));
+  return OnEntry(*bp->app, app_ctx, op.entry->entry);
+}
+
+Status ObjectEngine::ReprojectApp(const codec::Vertex& v) {
+  if (v.is_genesis()) {
+    auto g = codec::DecodeGenesisPayload(v.payload);
+    if (!g.ok()) return Status::Corruption("applied genesis: " + g.status().message());
+    const Blueprint* bp = FindBlueprint(g->blueprint);
+    if (!bp || !bp->app) return Status::Ok();
+    TOPO_ASSIGN_OR_RETURN(auto ctx, AppContextOf(v, g->group, 0));
+    ctx.params = g->params;
+    ctx.rebuild = true;
+    return OnCreate(*bp->app, ctx);
+  }
+  if (v.type != codec::kCrdtOpType) return Status::Ok();
+  TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, BlueprintOf(v.object_id));
+  if (!bp->app) return Status::Ok();
+  TOPO_ASSIGN_OR_RETURN(auto group, GroupOf(v.object_id));
+  Bytes plain;
+  ByteView payload = v.payload;
+  if (group) {
+    // As ApplyContent: content that no key held here opens was queued or marked unreadable,
+    // and never reached the projector; a key that arrived since replayed it (ReplayQueued).
+    auto opened = OpenContent(v, KeyringOf(*group));
+    if (!opened.ok()) {
+      if (opened.status().code() == Code::kNotFound || opened.status().code() == Code::kCorruption)
+        return Status::Ok();
+      return opened.status();
+    }
+    plain = std::move(*opened);
+    payload = plain;
+  }
+  CheckedOp op;
+  if (!CheckOp(*bp, payload, op).ok() || !op.entry) return Status::Ok();  // as Apply skipped it
+  TOPO_ASSIGN_OR_RETURN(auto ctx, AppContextOf(v, group, op.payload.field));
+  ctx.rebuild = true;
+  return OnEntry(*bp->app, ctx, op.entry->entry);
 }
 
 Result<AppContext> ObjectEngine::AppContextOf(const codec::Vertex& v,

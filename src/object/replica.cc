@@ -63,11 +63,74 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, crypto::
   store::OpenOptions open;
   open.create_if_missing = options.create_if_missing;
   TOPO_ASSIGN_OR_RETURN(auto db, store::Database::Open(path, open));
-  // The apps' tables (object/app.h): created on every open, so an app registered after a
-  // database was made still gets them.
-  for (const Blueprint* bp : AppBlueprints())
-    for (const std::string& sql : bp->app->Schema()) TOPO_RETURN_IF_ERROR(db->Exec(sql));
-  return std::unique_ptr<Replica>(new Replica(std::move(db), std::move(key), options));
+  std::unique_ptr<Replica> r(new Replica(std::move(db), std::move(key), options));
+  TOPO_RETURN_IF_ERROR(r->MigrateApps());
+  return r;
+}
+
+namespace {
+
+std::string SchemaKey(const Blueprint& bp) { return "app_schema:" + bp.name; }
+
+// The app's schema version recorded in the database (0 when none is).
+Result<int64_t> RecordedSchemaVersion(store::Database& db, const Blueprint& bp) {
+  auto& st = db.Prepare("SELECT value FROM meta WHERE key = ?1");
+  std::string key = SchemaKey(bp);
+  st.Bind(1, key);
+  TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+  int64_t v = row ? st.Int64(0) : 0;
+  st.Reset();
+  return v;
+}
+
+Status RecordSchemaVersion(store::Database& db, const Blueprint& bp) {
+  auto& st = db.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)");
+  std::string key = SchemaKey(bp);
+  st.Bind(1, key).Bind(2, static_cast<int64_t>(bp.app->SchemaVersion()));
+  TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
+  (void)row;
+  st.Reset();
+  return Status::Ok();
+}
+
+Status RunAll(store::Database& db, const std::vector<std::string>& statements) {
+  for (const std::string& sql : statements) TOPO_RETURN_IF_ERROR(db.Exec(sql));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Replica::MigrateApps() {
+  std::vector<const Blueprint*> stale;
+  for (const Blueprint* bp : AppBlueprints()) {
+    TOPO_ASSIGN_OR_RETURN(int64_t recorded, RecordedSchemaVersion(*db_, *bp));
+    if (recorded < bp->app->SchemaVersion()) stale.push_back(bp);
+  }
+  if (!stale.empty()) {
+    TOPO_ASSIGN_OR_RETURN(uint64_t vertices, graph_.VertexCount());
+    std::vector<const Blueprint*> rebuild;
+    for (const Blueprint* bp : stale)
+      if (vertices > 0 && !bp->app->RebuildBegin().empty()) rebuild.push_back(bp);
+    // Without the box key sealed content cannot be opened: the rebuild waits for an open
+    // that has it, and the version stays as recorded (the old tables serve until then).
+    if (!rebuild.empty() && !options_.box) {
+      for (const Blueprint* bp : rebuild) std::erase(stale, bp);
+      rebuild.clear();
+    }
+    TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+    RebuildReport report;
+    if (!rebuild.empty()) TOPO_RETURN_IF_ERROR(RebuildApps(rebuild, nullptr, report));
+    for (const Blueprint* bp : stale) {
+      TOPO_RETURN_IF_ERROR(RunAll(*db_, bp->app->Schema()));
+      TOPO_RETURN_IF_ERROR(RecordSchemaVersion(*db_, *bp));
+    }
+    TOPO_RETURN_IF_ERROR(txn.Commit());
+    migrated_apps_ = report.apps;
+  }
+  // Every app's tables on every open, so an app registered after a database was made still
+  // gets them (object/app.h).
+  for (const Blueprint* bp : AppBlueprints()) TOPO_RETURN_IF_ERROR(RunAll(*db_, bp->app->Schema()));
+  return Status::Ok();
 }
 
 Result<codec::VertexId> Replica::ApplyLocal(codec::Vertex v) {
@@ -271,12 +334,56 @@ Result<std::string> Replica::ProjectionDump() {
   return out;
 }
 
-Status Replica::RebuildProjections() {
+Result<RebuildReport> Replica::RebuildProjections(
+    const std::function<void(uint64_t, uint64_t)>& progress) {
   TOPO_ASSIGN_OR_RETURN(auto txn, store::Transaction::Begin(*db_));
+  RebuildReport report;
   TOPO_RETURN_IF_ERROR(db_->Exec("DELETE FROM object_values"));
   TOPO_ASSIGN_OR_RETURN(auto ids, graph_.ListObjects());
   for (const auto& id : ids) TOPO_RETURN_IF_ERROR(engine_.ProjectAll(id));
-  return txn.Commit();
+  report.objects = ids.size();
+  std::vector<const Blueprint*> apps;
+  if (options_.box)
+    for (const Blueprint* bp : AppBlueprints())
+      if (!bp->app->RebuildBegin().empty()) apps.push_back(bp);
+  if (!apps.empty()) TOPO_RETURN_IF_ERROR(RebuildApps(apps, progress, report));
+  TOPO_RETURN_IF_ERROR(txn.Commit());
+  return report;
+}
+
+Status Replica::RebuildApps(const std::vector<const Blueprint*>& apps,
+                            const std::function<void(uint64_t, uint64_t)>& progress,
+                            RebuildReport& report) {
+  for (const Blueprint* bp : apps) {
+    TOPO_RETURN_IF_ERROR(RunAll(*db_, bp->app->RebuildBegin()));
+    TOPO_RETURN_IF_ERROR(RunAll(*db_, bp->app->Schema()));
+  }
+  TOPO_ASSIGN_OR_RETURN(uint64_t total, graph_.VertexCount());
+  constexpr uint64_t kProgressEvery = 16384;
+  uint64_t done = 0;
+  Status inner;
+  // Arrival order, as the entries were first applied (content that waited for a key comes
+  // earlier than it did; the app puts back what depends on the order: RebuildEnd).
+  TOPO_RETURN_IF_ERROR(graph_.ForEachVertex([&](ByteView raw) {
+    inner = [&]() -> Status {
+      TOPO_ASSIGN_OR_RETURN(auto v, codec::DecodeVertex(raw));
+      TOPO_ASSIGN_OR_RETURN(const Blueprint* bp, engine_.BlueprintOf(v.object()));
+      if (std::find(apps.begin(), apps.end(), bp) == apps.end()) return Status::Ok();
+      return engine_.ReprojectApp(v);
+    }();
+    if (++done % kProgressEvery == 0 && progress) progress(done, total);
+    return inner.ok();
+  }));
+  TOPO_RETURN_IF_ERROR(inner);
+  if (progress) progress(done, total);
+  report.vertices = done;
+  // The apps' once-per-transaction work now, so that RebuildEnd sees finished tables.
+  TOPO_RETURN_IF_ERROR(engine_.BeforeCommit());
+  for (const Blueprint* bp : apps) {
+    TOPO_RETURN_IF_ERROR(RunAll(*db_, bp->app->RebuildEnd()));
+    report.apps.push_back(bp->name);
+  }
+  return Status::Ok();
 }
 
 Result<std::string> Replica::Fingerprint() {

@@ -72,6 +72,13 @@ struct AppliedVertex {
   uint64_t created_at = 0;
 };
 
+// What Replica::RebuildProjections rewrote.
+struct RebuildReport {
+  uint64_t objects = 0;           // whose generic projection (object_values) was rewritten
+  uint64_t vertices = 0;          // read to apply the apps' entries again (0: no app rebuilt)
+  std::vector<std::string> apps;  // the app blueprints whose tables were rebuilt
+};
+
 struct ObjectInfo {
   codec::ObjectId id;
   std::string blueprint;
@@ -216,9 +223,21 @@ class Replica {
   Result<std::string> Fingerprint();
   // The projection tables as deterministic text (tests compare these across replicas).
   Result<std::string> ProjectionDump();
-  // Deletes the generic projection and writes it again from object state, in one
-  // transaction (after a projector change; tests check it equals the incremental rows).
-  Status RebuildProjections();
+  // Rewrites the projections in one transaction (after a projector change; tests check it
+  // equals the incremental rows): deletes the generic projection and writes it again from
+  // object state, then rebuilds the tables of every app that has a rebuild
+  // (AppProjector::RebuildBegin): its derived tables dropped and made again, every applied
+  // vertex read in arrival order, and each entry that reached the projector applied again
+  // through the engine (ObjectEngine::ReprojectApp: the same context, content opened with
+  // the keys held now). What the app keeps local (read markers, its journal) stays as it
+  // was. Without a box key (ReplicaOptions::box) the apps are left alone: sealed content
+  // could not be opened, and its rows would be lost. `progress`, when set, is called with
+  // (vertices read, total) every 16,384 vertices and at the end.
+  Result<RebuildReport> RebuildProjections(
+      const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr);
+  // The app blueprints whose tables Open rebuilt because their recorded schema version was
+  // older than AppProjector::SchemaVersion (empty when none was).
+  const std::vector<std::string>& migrated_apps() const { return migrated_apps_; }
 
   // ---- offline exchange ----
   // Writes the applied vertices (of one object, or all) to a bundle, parents first.
@@ -251,6 +270,13 @@ class Replica {
       const codec::ObjectId& group, codec::GroupOp op,
       const std::function<Result<std::vector<codec::DeviceKeyShare>>(
           const GroupState&, const GroupVertex&)>& make_keys = nullptr);
+  // At open: the apps whose recorded schema version is older than theirs get their tables
+  // rebuilt (AppProjector::SchemaVersion); then every app's Schema() runs.
+  Status MigrateApps();
+  // The apps' part of RebuildProjections, inside the caller's transaction.
+  Status RebuildApps(const std::vector<const Blueprint*>& apps,
+                     const std::function<void(uint64_t, uint64_t)>& progress,
+                     RebuildReport& report);
   // Makes the blocked vertices the ingestor holds in memory durable (inside a transaction).
   Status FlushBlocked();
   // Header fields of a new vertex on `object`'s heads: parents, depth, created_at, author.
@@ -299,6 +325,7 @@ class Replica {
     graph::Ingestor& ingestor;
   };
   CacheGuard cache_guard_;
+  std::vector<std::string> migrated_apps_;
 };
 
 }  // namespace topo::object

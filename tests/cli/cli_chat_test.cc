@@ -390,5 +390,36 @@ TEST_F(CliChatTest, ALinkedDeviceReadsItsUsersPrivateChannels) {
   EXPECT_TRUE(mine.back()["you"]) << mine;
 }
 
+// `topo rebuild` rewrites the tables from the vertices: the chat shows the same messages
+// with the same numbers; and its refusals.
+TEST_F(CliChatTest, RebuildKeepsWhatTheChatShows) {
+  Json("a.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+  json first = Json("a.db", {"send", "hello world"});
+  Json("a.db", {"send", "second message"});
+  Json("a.db", {"edit", std::to_string(first["number"].get<int64_t>()), "hello, edited"});
+  Json("a.db", {"send", "--thread", std::to_string(first["number"].get<int64_t>()), "a reply"});
+  json before = Messages("a.db");
+  json found = Json("a.db", {"search", "edited"});
+  ASSERT_EQ(before.size(), 2u);
+
+  json r = Json("a.db", {"rebuild"});
+  EXPECT_GE(r["objects"].get<uint64_t>(), 2u) << r;
+  EXPECT_GE(r["vertices"].get<uint64_t>(), 5u) << r;
+  EXPECT_EQ(r["apps"], json::array({"chat-channel"})) << r;
+  EXPECT_EQ(Messages("a.db"), before);
+  EXPECT_EQ(Json("a.db", {"search", "edited"}), found);
+  TopoResult text = At("a.db", {"rebuild"});
+  EXPECT_TRUE(Succeeded(text));
+  EXPECT_NE(text.out.find("and the tables of chat-channel from"), std::string::npos) << text.out;
+
+  EXPECT_TRUE(FailedCleanly(At("missing.db", {"rebuild"}), 1, "no database at missing.db"));
+  TopoResult extra = At("a.db", {"rebuild", "now"});
+  EXPECT_NE(extra.exit_code, 0);
+  TopoResult help = At("a.db", {"rebuild", "--help"});
+  EXPECT_TRUE(Succeeded(help));
+  EXPECT_NE(help.out.find("Example: topo --db alice.db rebuild --json"), std::string::npos)
+      << help.out;
+}
+
 }  // namespace
 }  // namespace topo::cli_test

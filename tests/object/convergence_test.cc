@@ -115,7 +115,7 @@ class Workload {
       // The incremental projection equals one written from scratch from the state.
       if (name == "shuffled") {
         auto incremental = (*fresh)->ProjectionDump();
-        Status s = (*fresh)->RebuildProjections();
+        Status s = (*fresh)->RebuildProjections().status();
         auto rebuilt = (*fresh)->ProjectionDump();
         if (!s.ok() || !incremental.ok() || !rebuilt.ok() || *incremental != *rebuilt)
           return "incremental projection differs from a rebuild\n--- incremental\n" +

@@ -411,7 +411,8 @@ Result<Message> Chat::FindMessage(std::string_view text) {
 }
 
 Result<Message> Chat::MessageById(const codec::VertexId& id) {
-  auto& st = r_.database().Prepare(std::string(kMessageColumns) + "WHERE m.id = ?1");
+  auto& st = r_.database().Prepare(std::string(kMessageColumns) +
+                                     "WHERE substr(m.id, 1, 8) = substr(?1, 1, 8) AND m.id = ?1");
   st.Bind(1, id);
   TOPO_ASSIGN_OR_RETURN(auto hits, Load(st));
   if (hits.empty()) return Status::NotFound("no message " + HexEncodeShort(id));
@@ -423,7 +424,8 @@ Result<std::vector<Message>> Chat::Messages(const codec::ObjectId& channel, size
   std::vector<Message> out;
   if (thread) {
     auto& st = r_.database().Prepare(std::string(kMessageColumns) +
-                                     "WHERE (m.id = ?1 OR m.thread = ?1) AND m.channel = ?2 "
+                                     "WHERE ((substr(m.id, 1, 8) = substr(?1, 1, 8) AND m.id = ?1) OR "
+                                     "m.thread = ?1) AND m.channel = ?2 "
                                      "ORDER BY m.created_at DESC, m.id DESC LIMIT ?3");
     st.Bind(1, *thread).Bind(2, channel).Bind(3, static_cast<int64_t>(limit));
     TOPO_ASSIGN_OR_RETURN(out, Load(st));

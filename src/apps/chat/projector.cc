@@ -36,10 +36,16 @@ class ChatProjector final : public object::AppProjector {
         "CREATE TABLE IF NOT EXISTS proj_chat_members(channel BLOB NOT NULL, user BLOB NOT NULL, "
         "joined INTEGER NOT NULL, at INTEGER NOT NULL, vid BLOB NOT NULL, "
         "PRIMARY KEY(channel, user)) WITHOUT ROWID",
-        "CREATE TABLE IF NOT EXISTS proj_chat_messages(id BLOB NOT NULL UNIQUE, "
+        // No UNIQUE on id: an index on random 32-byte keys costs a page read and write per
+        // post once it outgrows the page cache; its first 8 bytes (a quarter of the size)
+        // find a message as well (kById). The engine applies each vertex once (object/app.h),
+        // a rebuild too, so nothing needs the index to keep a post from going in twice.
+        "CREATE TABLE IF NOT EXISTS proj_chat_messages(id BLOB NOT NULL, "
         "channel BLOB NOT NULL, author BLOB NOT NULL, device BLOB NOT NULL, "
         "created_at INTEGER NOT NULL, thread BLOB, text TEXT, mentions BLOB, files TEXT, "
         "edited_at INTEGER, edit_vid BLOB, deleted INTEGER NOT NULL DEFAULT 0)",
+        "CREATE INDEX IF NOT EXISTS proj_chat_messages_by_id ON proj_chat_messages(substr(id, 1, "
+        "8))",
         "CREATE INDEX IF NOT EXISTS proj_chat_messages_by_time ON proj_chat_messages(channel, "
         "created_at, id)",
         "CREATE INDEX IF NOT EXISTS proj_chat_messages_by_thread ON proj_chat_messages(thread) "
@@ -79,8 +85,66 @@ class ChatProjector final : public object::AppProjector {
     return schema;
   }
 
+  // 1: the tables as they were before versions. 2: proj_chat_messages.id not UNIQUE, found
+  // through proj_chat_messages_by_id (kById).
+  int SchemaVersion() const override { return 2; }
+
+  // The derived tables go and are made again from the vertices; chat_read and chat_events
+  // stay. What users see of the order of arrival is the message numbers (rowids of
+  // proj_chat_messages: `view`, `#12`, and the read markers in chat_read, which hold the
+  // highest number read): each message's number is set aside here and given back by
+  // RebuildEnd.
+  std::vector<std::string> RebuildBegin() const override {
+    return {
+        // So that the copy below runs on a database made before the chat.
+        "CREATE TABLE IF NOT EXISTS proj_chat_messages(id BLOB)",
+        "DROP TABLE IF EXISTS temp.chat_rebuild_numbers",
+        "CREATE TEMP TABLE chat_rebuild_numbers(id BLOB PRIMARY KEY, number INTEGER NOT NULL) "
+        "WITHOUT ROWID",
+        "INSERT OR IGNORE INTO temp.chat_rebuild_numbers(id, number) SELECT id, rowid FROM "
+        "proj_chat_messages ORDER BY rowid",
+        "DROP TABLE IF EXISTS chat_fts",  // FTS5 drops its shadow tables with it
+        "DROP TABLE IF EXISTS chat_fts_stale",
+        "DROP TABLE IF EXISTS proj_chat_channels",
+        "DROP TABLE IF EXISTS proj_chat_meta",
+        "DROP TABLE IF EXISTS proj_chat_members",
+        "DROP TABLE IF EXISTS proj_chat_messages",
+        "DROP TABLE IF EXISTS proj_chat_edits",
+        "DROP TABLE IF EXISTS proj_chat_deletes",
+        "DROP TABLE IF EXISTS proj_chat_reactions",
+    };
+  }
+
+  // The entries were applied again in arrival order (the vertices table's), which gives
+  // each message the number it had unless its content waited for a key the first time (it
+  // comes earlier now) or the old tables lacked it. Such rows move: out of the way first
+  // (negative rowids), then to their old number, or after the highest old number when they
+  // had none; their index documents move with them.
+  std::vector<std::string> RebuildEnd() const override {
+    return {
+        "DROP TABLE IF EXISTS temp.chat_rebuild_moved",
+        "CREATE TEMP TABLE chat_rebuild_moved(row INTEGER PRIMARY KEY, id BLOB NOT NULL)",
+        "INSERT INTO temp.chat_rebuild_moved(row, id) SELECT m.rowid, m.id FROM "
+        "proj_chat_messages m WHERE NOT EXISTS (SELECT 1 FROM temp.chat_rebuild_numbers n "
+        "WHERE n.id = m.id AND n.number = m.rowid)",
+        "INSERT INTO chat_fts(chat_fts, rowid, text) SELECT 'delete', m.rowid, m.text FROM "
+        "temp.chat_rebuild_moved x JOIN proj_chat_messages m ON m.rowid = x.row ORDER BY x.row",
+        "UPDATE proj_chat_messages SET rowid = -rowid WHERE rowid IN (SELECT row FROM "
+        "temp.chat_rebuild_moved)",
+        "UPDATE proj_chat_messages SET rowid = COALESCE((SELECT n.number FROM "
+        "temp.chat_rebuild_numbers n WHERE n.id = proj_chat_messages.id), (SELECT "
+        "COALESCE(MAX(number), 0) FROM temp.chat_rebuild_numbers) - rowid) WHERE rowid < 0",
+        "INSERT INTO chat_fts(rowid, text) SELECT m.rowid, m.text FROM temp.chat_rebuild_moved x "
+        "CROSS JOIN proj_chat_messages m ON substr(m.id, 1, 8) = substr(x.id, 1, 8) AND m.id = x.id "
+        "ORDER BY m.rowid",
+        "DROP TABLE temp.chat_rebuild_moved",
+        "DROP TABLE temp.chat_rebuild_numbers",
+    };
+  }
+
   Status CheckEntry(uint32_t field, ByteView entry) const override {
-    if (field != kEventsField) return Status::Rejected("chat: no log field " + std::to_string(field));
+    if (field != kEventsField)
+      return Status::Rejected("chat: no log field " + std::to_string(field));
     auto e = DecodeEntry(entry);
     if (!e.ok()) return Status::Rejected(e.status().message());
     return Status::Ok();
@@ -93,7 +157,8 @@ class ChatProjector final : public object::AppProjector {
   }
 
   Status OnCreate(const object::AppContext& ctx, ProjectionSink& sink) const override {
-    TOPO_RETURN_IF_ERROR(sink.Execute(JournalCreate(ctx)));  // apps/chat/events.h
+    // apps/chat/events.h; a rebuild leaves the journal as it is.
+    if (!ctx.rebuild) TOPO_RETURN_IF_ERROR(sink.Execute(JournalCreate(ctx)));
     // A public channel belongs to the workspace it lives in; a private one names it.
     SqlValue group = ctx.group ? SqlValue(Blob(ctx.group->view())) : SqlValue();
     SqlValue workspace = group;
@@ -119,6 +184,7 @@ class ChatProjector final : public object::AppProjector {
     // Entries of a channel outside any group have no user: every rule below needs one.
     if (!ctx.user) return Status::Ok();
     TOPO_RETURN_IF_ERROR(std::visit([&](const auto& o) { return Project(ctx, o, sink); }, *e));
+    if (ctx.rebuild) return Status::Ok();  // journaled when it was first applied
     auto journal = JournalEntry(ctx, *e);  // apps/chat/events.h: what `topo sub` streams
     return journal ? sink.Execute(*journal) : Status::Ok();
   }
@@ -165,6 +231,10 @@ class ChatProjector final : public object::AppProjector {
       "ELSE 'delete' END, CASE WHEN changes() = 1 THEN last_insert_rowid() END, (SELECT text "
       "FROM proj_chat_messages WHERE rowid = last_insert_rowid()))";
 
+  // The message row `m` whose id is ?1, written so that SQLite finds it through
+  // proj_chat_messages_by_id (the id's first 8 bytes), the only index on it.
+  static constexpr const char* kById = "substr(m.id, 1, 8) = substr(?1, 1, 8) AND m.id = ?1";
+
   // The clause that is true when message ?1 of channel ?2 has a delete that counts: by an
   // admin, or by the message's author (needs the message row `m`).
   static constexpr const char* kDeleted =
@@ -189,18 +259,20 @@ class ChatProjector final : public object::AppProjector {
     std::string files;
     if (!p.files.empty()) {
       nlohmann::json a = nlohmann::json::array();
-      for (const auto& f : p.files) a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
+      for (const auto& f : p.files)
+        a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
       files = a.dump();
     }
     // The delete and the latest edit are looked up once each (`d`, `e`), not once per column
     // they decide.
     static const std::string kInsertPost =
-        std::string("INSERT OR IGNORE INTO proj_chat_messages(id, channel, author, device, "
-                    "created_at, thread, text, mentions, files, edited_at, edit_vid, deleted) "
-                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN d.gone THEN NULL ELSE "
-                    "COALESCE(e.text, ?7) END, CASE WHEN d.gone THEN NULL ELSE ?8 END, "
-                    "CASE WHEN d.gone THEN NULL ELSE ?9 END, CASE WHEN d.gone THEN NULL ELSE "
-                    "e.at END, CASE WHEN d.gone THEN NULL ELSE e.vid END, d.gone FROM (SELECT ") +
+        std::string(
+            "INSERT INTO proj_chat_messages(id, channel, author, device, "
+            "created_at, thread, text, mentions, files, edited_at, edit_vid, deleted) "
+            "SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN d.gone THEN NULL ELSE "
+            "COALESCE(e.text, ?7) END, CASE WHEN d.gone THEN NULL ELSE ?8 END, "
+            "CASE WHEN d.gone THEN NULL ELSE ?9 END, CASE WHEN d.gone THEN NULL ELSE "
+            "e.at END, CASE WHEN d.gone THEN NULL ELSE e.vid END, d.gone FROM (SELECT ") +
         kPostDeleted + " AS gone) d LEFT JOIN (SELECT e.text, e.at, e.vid " + kLatestEdit + ") e";
     Bytes id = Blob(ctx.vertex.view());
     return Run(
@@ -214,7 +286,8 @@ class ChatProjector final : public object::AppProjector {
            files.empty() ? SqlValue() : SqlValue(files)}},
          {kIndexPost, {}},  // right after the insert: it reads changes()
          {std::string("DELETE FROM proj_chat_edits WHERE target = ?1 AND EXISTS (SELECT 1 FROM "
-                      "proj_chat_messages m WHERE m.id = ?1 AND m.deleted = 1)"),
+                      "proj_chat_messages m WHERE ") +
+              kById + " AND m.deleted = 1)",
           {id}}});
   }
 
@@ -226,53 +299,55 @@ class ChatProjector final : public object::AppProjector {
     // The message row this edit replaces the text of: the author's, not deleted, and no
     // later edit shown. ?1 target, ?2 channel, ?3 user, ?5 at, ?6 the edit's vertex.
     static const std::string kShown =
-        "FROM proj_chat_messages WHERE id = ?1 AND channel = ?2 AND author = ?3 AND deleted = 0 "
-        "AND (edited_at IS NULL OR (edited_at, edit_vid) < (?5, ?6))";
+        std::string("FROM proj_chat_messages AS m WHERE ") + kById +
+        " AND channel = ?2 AND author = ?3 AND deleted = 0 AND (edited_at IS NULL OR "
+        "(edited_at, edit_vid) < (?5, ?6))";
     return Run(
         sink,
         {// Kept unless the message is known deleted (then its content is gone for good).
          {std::string("INSERT OR IGNORE INTO proj_chat_edits(vid, target, channel, user, at, "
                       "text) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM "
-                      "proj_chat_messages m WHERE m.id = ?2 AND m.deleted = 1) AND NOT EXISTS "
+                      "proj_chat_messages m WHERE substr(m.id, 1, 8) = substr(?2, 1, 8) AND "
+                      "m.id = ?2 AND m.deleted = 1) AND NOT EXISTS "
                       "(SELECT 1 FROM proj_chat_deletes d WHERE d.target = ?2 AND d.channel = ?3 "
                       "AND d.admin = 1)"),
           {vid, target, channel, user, I(ctx.created_at), p.text}},
          // The row's indexed text, unless this transaction noted it already (see kIndexPost).
          {"INSERT OR IGNORE INTO chat_fts_stale(row, text) SELECT rowid, text " + kShown,
           {target, channel, user, SqlValue(), I(ctx.created_at), vid}},
-         {"UPDATE proj_chat_messages SET text = ?4, edited_at = ?5, edit_vid = ?6 WHERE id = ?1 "
-          "AND channel = ?2 AND author = ?3 AND deleted = 0 AND "
-          "(edited_at IS NULL OR (edited_at, edit_vid) < (?5, ?6))",
+         {"UPDATE proj_chat_messages AS m SET text = ?4, edited_at = ?5, edit_vid = ?6 WHERE " +
+              std::string(kById) +
+              " AND channel = ?2 AND author = ?3 AND deleted = 0 AND "
+              "(edited_at IS NULL OR (edited_at, edit_vid) < (?5, ?6))",
           {target, channel, user, p.text, I(ctx.created_at), vid}}});
   }
 
   Status Project(const object::AppContext& ctx, const Delete& p, ProjectionSink& sink) const {
     Bytes target = Blob(p.message.view());
     // The message row this delete takes the content of (needs the delete's row in).
-    static const std::string kGoes =
-        std::string("FROM proj_chat_messages AS m WHERE m.id = ?1 AND m.deleted = 0 AND ") +
-        kDeleted;
-    return Run(
-        sink,
-        {{"INSERT OR IGNORE INTO proj_chat_deletes(vid, target, channel, user, admin, at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-          {Blob(ctx.vertex.view()), target, Blob(ctx.object.view()), Blob(ctx.user->view()),
-           I(IsAdmin(ctx) ? 1 : 0), I(ctx.created_at)}},
-         // The row's indexed text before it goes (see kIndexPost). In again with no text at
-         // the commit, as when the delete came before the post: the index then holds one
-         // document per message row in every order (its row count and lengths too, which
-         // 'integrity-check' with rank 1 compares).
-         {"INSERT OR IGNORE INTO chat_fts_stale(row, text) SELECT m.rowid, m.text " + kGoes,
-          {target}},
-         {"UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, files = NULL, "
-          "edited_at = NULL, edit_vid = NULL, deleted = 1 WHERE m.id = ?1 AND m.deleted = 0 AND " +
-              std::string(kDeleted),
-          {target}},
-         // The edits go with the content: when the message is known deleted, or the delete
-         // is an admin's (it counts whoever wrote the message).
-         {"DELETE FROM proj_chat_edits WHERE target = ?1 AND ((?2 = 1 AND channel = ?3) OR "
-          "EXISTS (SELECT 1 FROM proj_chat_messages m WHERE m.id = ?1 AND m.deleted = 1))",
-          {target, I(IsAdmin(ctx) ? 1 : 0), Blob(ctx.object.view())}}});
+    static const std::string kGoes = std::string("FROM proj_chat_messages AS m WHERE ") + kById +
+                                     " AND m.deleted = 0 AND " + kDeleted;
+    return Run(sink,
+               {{"INSERT OR IGNORE INTO proj_chat_deletes(vid, target, channel, user, admin, at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 {Blob(ctx.vertex.view()), target, Blob(ctx.object.view()), Blob(ctx.user->view()),
+                  I(IsAdmin(ctx) ? 1 : 0), I(ctx.created_at)}},
+                // The row's indexed text before it goes (see kIndexPost). In again with no text at
+                // the commit, as when the delete came before the post: the index then holds one
+                // document per message row in every order (its row count and lengths too, which
+                // 'integrity-check' with rank 1 compares).
+                {"INSERT OR IGNORE INTO chat_fts_stale(row, text) SELECT m.rowid, m.text " + kGoes,
+                 {target}},
+                {"UPDATE proj_chat_messages AS m SET text = NULL, mentions = NULL, files = NULL, "
+                 "edited_at = NULL, edit_vid = NULL, deleted = 1 WHERE " +
+                     std::string(kById) + " AND m.deleted = 0 AND " + kDeleted,
+                 {target}},
+                // The edits go with the content: when the message is known deleted, or the delete
+                // is an admin's (it counts whoever wrote the message).
+                {"DELETE FROM proj_chat_edits WHERE target = ?1 AND ((?2 = 1 AND channel = ?3) OR "
+                 "EXISTS (SELECT 1 FROM proj_chat_messages m WHERE " +
+                     std::string(kById) + " AND m.deleted = 1))",
+                 {target, I(IsAdmin(ctx) ? 1 : 0), Blob(ctx.object.view())}}});
   }
 
   Status Project(const object::AppContext& ctx, const React& p, ProjectionSink& sink) const {

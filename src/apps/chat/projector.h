@@ -10,7 +10,9 @@
 //   proj_chat_members    channel, user, joined: the latest join/leave per user
 //   proj_chat_messages   one row per post: the current text (the author's latest edit),
 //                        or NULL with deleted = 1 once the author or an admin deleted it.
-//                        Its rowid is the message's local short number.
+//                        Its rowid is the message's local short number. Its id (the
+//                        post's vertex) is not UNIQUE: found through an index on its
+//                        first 8 bytes (schema version 2; object/app.h SchemaVersion).
 //   proj_chat_edits      every edit (vid, target, user, text) of a message not deleted
 //   proj_chat_deletes    every delete (the tombstones)
 //   proj_chat_reactions  target, user, emoji -> on/off, latest (created_at, vid) wins
@@ -18,6 +20,10 @@
 //                        message row (written by the projections of posts, edits, deletes)
 //   chat_read            this device's read marker per channel (local, not replicated)
 //   chat_events          every applied entry in arrival order (local: apps/chat/events.h)
+//
+// A rebuild (Replica::RebuildProjections, or a newer schema version at open) drops and
+// makes again the proj_chat_* tables and chat_fts from the vertices, keeping each message's
+// number; chat_read and chat_events stay as they are.
 //
 // Rules (each decided from the entry and its vertex's ACL context, or in SQL from facts that
 // are there in any order, so the proj_ tables depend only on the set of vertices applied):
