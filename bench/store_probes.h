@@ -228,6 +228,10 @@ class TimedStateStore final : public store::StateStore {
     Timed t(p_, kStatePut);
     return inner_.Put(o, key, value);
   }
+  Status PutNew(const codec::ObjectId& o, ByteView key, ByteView value) override {
+    Timed t(p_, kStatePut);
+    return inner_.PutNew(o, key, value);
+  }
   Status Delete(const codec::ObjectId& o, ByteView key) override {
     Timed t(p_, kStateDelete);
     return inner_.Delete(o, key);

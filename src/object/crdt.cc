@@ -97,7 +97,9 @@ Status ApplyMv(store::StateStore& state, const codec::ObjectId& object, ByteView
   }
   TOPO_ASSIGN_OR_RETURN(auto dead, state.Get(object, IdKey(prefix, internal::kDeadTag, ctx.id)));
   if (!dead) {
-    TOPO_RETURN_IF_ERROR(state.Put(object, IdKey(prefix, internal::kLiveTag, ctx.id), set.value));
+    // Named by the applying vertex's id: new (a vertex applies once).
+    TOPO_RETURN_IF_ERROR(
+        state.PutNew(object, IdKey(prefix, internal::kLiveTag, ctx.id), set.value));
     changed = true;
   }
   if (changed) effects.push_back({"", false});

@@ -72,7 +72,8 @@ Result<bool> TagSet::IsLive(ByteView name) {
 Status TagSet::Add(ByteView name, const VertexId& tag, bool& added) {
   TOPO_ASSIGN_OR_RETURN(auto dead, state_.Get(object_, TagKey(kDeadTag, name, &tag)));
   added = !dead.has_value();
-  if (added) TOPO_RETURN_IF_ERROR(state_.Put(object_, TagKey(kLiveTag, name, &tag), {}));
+  // The tag is the applying vertex's id, and a vertex applies once: the entry is new.
+  if (added) TOPO_RETURN_IF_ERROR(state_.PutNew(object_, TagKey(kLiveTag, name, &tag), {}));
   return Status::Ok();
 }
 

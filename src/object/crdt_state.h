@@ -49,7 +49,8 @@ class TagSet {
 
   // True when `name` has at least one live tag.
   Result<bool> IsLive(ByteView name);
-  // Adds a live tag unless that tag was tombstoned already; `added` says which.
+  // Adds a live tag unless that tag was tombstoned already; `added` says which. `tag` is the
+  // applying vertex's id (the entry is new: PutNew).
   Status Add(ByteView name, const VertexId& tag, bool& added);
   // Tombstones the tags, whether or not their adds have arrived. Also says whether `name`
   // had a live tag before (was_live) and has one after (still_live): IsLive before and

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -337,9 +338,19 @@ Status Database::Exec(std::string_view sql) {
 }
 
 Statement& Database::Prepare(std::string_view sql) {
+  // Most texts are constants, passed from the same address every time: found by it first,
+  // which hashes nothing. The text is still compared (another string may use the address).
+  RecentStatement& recent =
+      recent_[(reinterpret_cast<uintptr_t>(sql.data()) >> 4) % recent_.size()];
+  if (recent.key && recent.data == sql.data() && recent.key->size() == sql.size() &&
+      std::memcmp(recent.key->data(), sql.data(), sql.size()) == 0) {
+    recent.st->Reset();
+    return *recent.st;
+  }
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     it->second->Reset();
+    recent = RecentStatement{sql.data(), &it->first, it->second.get()};
     return *it->second;
   }
   sqlite3_stmt* raw = nullptr;
@@ -354,7 +365,8 @@ Statement& Database::Prepare(std::string_view sql) {
   }
   auto st = std::unique_ptr<Statement>(new Statement(raw, Status::Ok()));
   Statement& ref = *st;
-  cache_.emplace(std::string(sql), std::move(st));
+  auto [added, _] = cache_.emplace(std::string(sql), std::move(st));
+  recent = RecentStatement{sql.data(), &added->first, &ref};
   return ref;
 }
 

@@ -15,6 +15,7 @@
 // is opened without SQLite's mutex). Use one Database per thread, or serialise access.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -221,6 +222,14 @@ class Database {
   sqlite3* db_;
   std::string path_;
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
+  // Statements last found through a text at this address (by address; see Prepare). The key
+  // and statement live in cache_, which never drops an entry.
+  struct RecentStatement {
+    const char* data = nullptr;
+    const std::string* key = nullptr;
+    Statement* st = nullptr;
+  };
+  std::array<RecentStatement, 64> recent_{};
   Statement failed_;  // what Prepare() returns for SQL that does not prepare
   std::vector<TxnParticipant*> participants_;
   uint64_t rollback_epoch_ = 0;

@@ -361,12 +361,33 @@ Status SqliteStateStore::Put(const ObjectId& object, ByteView key, ByteView valu
   return MaybeSpill();
 }
 
+Status SqliteStateStore::PutNew(const ObjectId& object, ByteView key, ByteView value) {
+  TOPO_RETURN_IF_ERROR(CheckTxnState());
+  if (!db_.in_transaction()) return Put(object, key, value);
+  const size_t before = dirty_.size();
+  Dirty& d = DirtyEntry(object, key);
+  if (dirty_.size() != before) d.fresh = true;  // a new entry: nothing of it in SQLite
+  d.present = true;
+  d.value.assign(AsChars(value));
+  dirty_bytes_ += value.size();
+  return MaybeSpill();
+}
+
 Status SqliteStateStore::Delete(const ObjectId& object, ByteView key) {
   TOPO_RETURN_IF_ERROR(CheckTxnState());
   if (!db_.in_transaction()) {
     std::string_view k = LookupKey(object, key);
     clean_.Erase(k, HashOf(k));
     return WriteRow(object.view(), key, std::nullopt);
+  }
+  if (busy_ == 0) {
+    // Put and deleted in this transaction, never in SQLite: forget it (not while a scan
+    // iterates the overlay).
+    auto it = dirty_.find(LookupKey(object, key));
+    if (it != dirty_.end() && it->second.fresh) {
+      dirty_.erase(it);
+      return Status::Ok();
+    }
   }
   Dirty& d = DirtyEntry(object, key);
   d.present = false;

@@ -84,6 +84,9 @@ class SqliteStateStore final : public StateStore, private TxnParticipant {
 
   Result<std::optional<Bytes>> Get(const ObjectId& object, ByteView key) override;
   Status Put(const ObjectId& object, ByteView key, ByteView value) override;
+  // Inside a transaction, the entry is marked as having no SQLite row: a Delete of it in the
+  // same transaction drops it from the overlay, so nothing reaches SQLite.
+  Status PutNew(const ObjectId& object, ByteView key, ByteView value) override;
   Status Delete(const ObjectId& object, ByteView key) override;
   // fn must not write to this object's state while the scan runs (it may read, and may
   // write other objects' state).
@@ -109,6 +112,7 @@ class SqliteStateStore final : public StateStore, private TxnParticipant {
     using allocator_type = std::pmr::polymorphic_allocator<char>;
     explicit Dirty(const allocator_type& alloc) : value(alloc) {}
     bool present = false;
+    bool fresh = false;  // SQLite has no row of this key (PutNew)
     std::pmr::string value;
   };
   using Overlay = std::pmr::map<std::pmr::string, Dirty, std::less<>>;

@@ -25,6 +25,13 @@ class StateStore {
   virtual ~StateStore() = default;
   virtual Result<std::optional<Bytes>> Get(const ObjectId& object, ByteView key) = 0;
   virtual Status Put(const ObjectId& object, ByteView key, ByteView value) = 0;
+  // Put of a key the caller knows is absent, from the store and from this transaction's
+  // writes alike (a key named by the id of the vertex being applied, written once). The same
+  // as Put, except that a store may then turn a Delete of it in the same transaction into no
+  // write at all. By default, Put.
+  virtual Status PutNew(const ObjectId& object, ByteView key, ByteView value) {
+    return Put(object, key, value);
+  }
   virtual Status Delete(const ObjectId& object, ByteView key) = 0;
   // Calls fn for every entry whose key starts with prefix, in key order, until fn returns
   // false.

@@ -135,7 +135,10 @@ TEST_P(StateCacheModelTest, AgreesWithMemStateStore) {
         }
       } else if (pick < 40) {
         Bytes k = random_bytes(4), v = random_value();
-        ASSERT_TRUE(store.Put(o, k, v).ok());
+        // PutNew where its promise holds (the key is absent): a Delete later in the same
+        // transaction then writes nothing, and must still leave the table as the model.
+        const bool absent = !current.Get(o, k)->has_value();
+        ASSERT_TRUE((absent && rng() % 2 ? store.PutNew(o, k, v) : store.Put(o, k, v)).ok());
         ASSERT_TRUE(current.Put(o, k, v).ok());
         if (!in_txn) {
           ASSERT_TRUE(committed.Put(o, k, v).ok());
@@ -268,6 +271,32 @@ TEST_F(StateCacheTest, WritesReachSqliteAtCommit) {
 
 // Commits with hundreds of writes and deletions of two objects (written many rows per
 // statement) leave the table equal to the model.
+// A key written with PutNew and deleted in the same transaction never reaches SQLite; one
+// written with Put is deleted there (it may have had a row).
+TEST_F(StateCacheTest, ANewKeyDeletedInItsTransactionWritesNothing) {
+  ASSERT_TRUE(db_->Begin().ok());
+  ASSERT_TRUE(store_->PutNew(obj_, ToBytes("new"), ToBytes("1")).ok());
+  ASSERT_TRUE(store_->Put(obj_, ToBytes("old"), ToBytes("2")).ok());
+  EXPECT_EQ(Get(ToBytes("new")), ToBytes("1"));
+  ASSERT_TRUE(store_->Delete(obj_, ToBytes("new")).ok());
+  ASSERT_TRUE(store_->Delete(obj_, ToBytes("old")).ok());
+  EXPECT_EQ(Get(ToBytes("new")), std::nullopt);
+  EXPECT_EQ(store_->dirty_entries(), 1u);  // only "old"'s deletion is left to write
+  const uint64_t written = store_->stats().rows_written;
+  ASSERT_TRUE(db_->Commit().ok());
+  EXPECT_EQ(store_->stats().rows_written, written + 1);
+  EXPECT_EQ(CountRows(*db_), 0);
+  // Committed, a PutNew key is an ordinary row: deleting it later reaches SQLite.
+  ASSERT_TRUE(db_->Begin().ok());
+  ASSERT_TRUE(store_->PutNew(obj_, ToBytes("kept"), ToBytes("3")).ok());
+  ASSERT_TRUE(db_->Commit().ok());
+  EXPECT_EQ(CountRows(*db_), 1);
+  ASSERT_TRUE(db_->Begin().ok());
+  ASSERT_TRUE(store_->Delete(obj_, ToBytes("kept")).ok());
+  ASSERT_TRUE(db_->Commit().ok());
+  EXPECT_EQ(CountRows(*db_), 0);
+}
+
 TEST_F(StateCacheTest, LargeCommitsMatchTheModel) {
   MemStateStore mem;
   const std::vector<ObjectId> objects = {obj_, Obj(8)};
