@@ -89,7 +89,7 @@ class ChatProjector final : public object::AppProjector {
   // through proj_chat_messages_by_id (kById).
   int SchemaVersion() const override { return 2; }
 
-  // The derived tables go and are made again from the vertices; chat_read and chat_events
+  // The derived tables go and are made again from the vertices; chat_read and chat_feed
   // stay. What users see of the order of arrival is the message numbers (rowids of
   // proj_chat_messages: `view`, `#12`, and the read markers in chat_read, which hold the
   // highest number read): each message's number is set aside here and given back by
