@@ -2,7 +2,7 @@
 // order, joined with what is shown now; resuming after a seq; the channel filter; entries
 // that change nothing shown are left out; an entry applied late (out of order, or after its
 // key) is journaled once; the journal stays out of the converging projection; and a journal
-// from before (chat_journal) moves to chat_events at open.
+// from before (chat_journal, then chat_events) moves to chat_feed at open.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,7 +23,7 @@ namespace {
 // The journal's vertex ids, in seq order, straight from the table.
 std::vector<codec::VertexId> JournalVertices(object::Replica& r) {
   std::vector<codec::VertexId> out;
-  auto& st = r.database().Prepare("SELECT vid FROM chat_events ORDER BY seq");
+  auto& st = r.database().Prepare("SELECT vid FROM chat_feed ORDER BY seq");
   for (;;) {
     auto row = st.Step();
     EXPECT_TRUE(row.ok());
@@ -226,6 +226,7 @@ TEST_F(ChatEvents, AnEntryAppliedLateOrOutOfOrderIsJournaledOnce) {
   // The journal is local: the converging projection leaves it out.
   auto dump = alice->ProjectionDump();
   ASSERT_TRUE(dump.ok());
+  EXPECT_EQ(dump->find("chat_feed"), std::string::npos);
   EXPECT_EQ(dump->find("chat_events"), std::string::npos);
   EXPECT_EQ(dump->find("chat_journal"), std::string::npos);
 
@@ -275,10 +276,15 @@ TEST_F(ChatEvents, AnEntryAppliedLateOrOutOfOrderIsJournaledOnce) {
   }
 }
 
-// A replica made before the journal was chat_events kept it in chat_journal (vid UNIQUE): at
-// its next open the rows move to chat_events, seqs kept, so a subscriber's cursor resumes
-// where it was and new events count on from the last seq.
-TEST_F(ChatEvents, AJournalFromBeforeMovesAtOpenWithItsSeqs) {
+// A replica made before the journal was chat_feed kept it in chat_journal (vid UNIQUE) or,
+// later, chat_events (seq AUTOINCREMENT, kind as text, a message's vid in target): at its next
+// open the rows move to chat_feed, seqs kept, so a subscriber's cursor resumes where it was
+// and new events count on from the last seq.
+class ChatEventsFromBefore : public ChatEvents,
+                             public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ChatEventsFromBefore, AJournalFromBeforeMovesAtOpenWithItsSeqs) {
+  const std::string old = GetParam();
   auto m1 = Write(alice, Post{"first", std::nullopt, {}, {}});
   Write(alice, React{m1, "👍", true});
   const std::string path = dir.File("before.db");
@@ -300,20 +306,26 @@ TEST_F(ChatEvents, AJournalFromBeforeMovesAtOpenWithItsSeqs) {
     ASSERT_TRUE(all.ok());
     want_kinds = Kinds(all->events);
     cursor = all->events[1].seq;  // a subscriber that has seen two events
-    // The tables as a replica from before had them.
+    // The tables as a replica from before had them: the rows in the old table, in its shape,
+    // its index on channel, and no chat_feed.
     ASSERT_TRUE((*r)->database()
-                    .Exec("INSERT INTO chat_journal SELECT * FROM chat_events; "
-                          "DROP TABLE chat_events; "
-                          "CREATE INDEX chat_journal_by_channel ON chat_journal(channel, seq)")
+                    .Exec("INSERT INTO " + old +
+                          " SELECT seq, vid, channel, CASE kind WHEN 0 THEN 'message' WHEN 1 "
+                          "THEN 'edit' WHEN 2 THEN 'delete' WHEN 3 THEN 'reaction' WHEN 4 THEN "
+                          "'member' WHEN 5 THEN 'channel' END, user, CASE WHEN kind = 0 THEN vid "
+                          "ELSE target END, detail, flag, at FROM chat_feed; DROP TABLE chat_feed; "
+                          "CREATE INDEX " + old + "_by_channel ON " + old + "(channel, seq)")
                     .ok());
   }
   auto r = object::Replica::Open(path, alice.key.Clone(), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(JournalVertices(**r), want);
-  auto& old_rows = (*r)->database().Prepare("SELECT COUNT(*) FROM chat_journal");
-  ASSERT_TRUE(*old_rows.Step());
-  EXPECT_EQ(old_rows.Int64(0), 0);
-  old_rows.Reset();
+  for (const char* table : {"chat_journal", "chat_events"}) {
+    auto& old_rows = (*r)->database().Prepare(std::string("SELECT COUNT(*) FROM ") + table);
+    ASSERT_TRUE(*old_rows.Step());
+    EXPECT_EQ(old_rows.Int64(0), 0) << table;
+    old_rows.Reset();
+  }
 
   Chat chat(**r, alice.user.public_key());
   EventQuery q;
@@ -341,6 +353,9 @@ TEST_F(ChatEvents, AJournalFromBeforeMovesAtOpenWithItsSeqs) {
   after.push_back(*m2);
   EXPECT_EQ(JournalVertices(**r), after);
 }
+
+INSTANTIATE_TEST_SUITE_P(Tables, ChatEventsFromBefore,
+                         ::testing::Values("chat_journal", "chat_events"));
 
 }  // namespace
 }  // namespace topo::apps::chat

@@ -124,7 +124,7 @@ TEST_F(ChatRebuild, EverythingShownIsTheSameAfterARebuildNumbersIncluded) {
   EXPECT_NE(before.find(" unread 1\n"), std::string::npos);
   EXPECT_NE(before.find("deleted 1"), std::string::npos);
   EXPECT_NE(before.find("👍1"), std::string::npos);
-  const int64_t journal = Count(*bob, "SELECT COUNT(*) FROM chat_events");
+  const int64_t journal = Count(*bob, "SELECT COUNT(*) FROM chat_feed");
   const int64_t marker = Count(*bob, "SELECT seq FROM chat_read");
 
   auto report = bob->RebuildProjections();
@@ -132,7 +132,7 @@ TEST_F(ChatRebuild, EverythingShownIsTheSameAfterARebuildNumbersIncluded) {
   EXPECT_EQ(report->apps, std::vector<std::string>{std::string(kChannelBlueprint)});
   EXPECT_GT(report->vertices, 20u);
   EXPECT_EQ(Seen(bob, *bob), before);
-  EXPECT_EQ(Count(*bob, "SELECT COUNT(*) FROM chat_events"), journal);
+  EXPECT_EQ(Count(*bob, "SELECT COUNT(*) FROM chat_feed"), journal);
   EXPECT_EQ(Count(*bob, "SELECT seq FROM chat_read"), marker);
   // The FTS5 index holds one document per message row, as the incremental path leaves it.
   EXPECT_TRUE(bob->database()

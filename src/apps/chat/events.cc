@@ -17,8 +17,10 @@ SqlValue I(uint64_t v) { return static_cast<int64_t>(v); }
 // nothing needs vid to be unique, and an index on it (random 32-byte keys) would cost a page
 // read and a page write per entry once the journal outgrows the page cache.
 constexpr const char* kInsert =
-    "INSERT INTO chat_events(vid, channel, kind, user, target, detail, flag, at) "
+    "INSERT INTO chat_feed(vid, channel, kind, user, target, detail, flag, at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+SqlValue KindValue(EventKind k) { return static_cast<int64_t>(k); }
 
 // The row for one entry: kind, target, detail, flag.
 struct Row {
@@ -28,8 +30,9 @@ struct Row {
   bool flag = false;
 };
 
-Row RowOf(const object::AppContext& ctx, const Post&) {
-  return {EventKind::kMessage, Blob(ctx.vertex.view()), "", false};
+// A message event's target is its own vertex: stored as NULL (ReadEvents reads vid).
+Row RowOf(const object::AppContext&, const Post&) {
+  return {EventKind::kMessage, SqlValue(), "", false};
 }
 Row RowOf(const object::AppContext&, const Edit& e) {
   return {EventKind::kEdit, Blob(e.message.view()), "", false};
@@ -50,10 +53,10 @@ Row RowOf(const object::AppContext&, const Member& e) {
   return {EventKind::kMember, Blob(e.user.view()), "", e.joined};
 }
 
-std::optional<EventKind> KindFromName(std::string_view s) {
+std::optional<EventKind> KindFromValue(int64_t v) {
   for (EventKind k : {EventKind::kMessage, EventKind::kEdit, EventKind::kDelete,
                       EventKind::kReaction, EventKind::kMember, EventKind::kChannel})
-    if (EventKindName(k) == s) return k;
+    if (static_cast<int64_t>(k) == v) return k;
   return std::nullopt;
 }
 
@@ -65,30 +68,43 @@ std::optional<ChannelChange> ChangeFromName(std::string_view s) {
 }
 
 Status BadRow(std::string_view what) {
-  return Status::Corruption("chat_events: " + std::string(what));
+  return Status::Corruption("chat_feed: " + std::string(what));
 }
 
 }  // namespace
 
 const char* const kJournalSchema[kJournalSchemaSize] = {
+    // No AUTOINCREMENT: seq is the rowid, max(seq) + 1 for each new row, and never reused
+    // because nothing deletes a row of this table. AUTOINCREMENT read and rewrote
+    // sqlite_sequence on every insert (PERFORMANCE.md, chat). kind is EventKind's number;
+    // a message event's target is NULL (its vid). No index on channel: ReadEvents reads by
+    // seq (the channel filter cannot use one).
+    "CREATE TABLE IF NOT EXISTS chat_feed(seq INTEGER PRIMARY KEY, vid BLOB NOT NULL, "
+    "channel BLOB NOT NULL, kind INTEGER NOT NULL, user BLOB, target BLOB, "
+    "detail TEXT NOT NULL DEFAULT '', flag INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL)",
+    // The journals from before, chat_journal (vid UNIQUE) and then chat_events (seq
+    // AUTOINCREMENT, kind as text, a message's vid again in target). Their rows move to
+    // chat_feed, seq kept, at the first open, and they stay, empty: a database made since
+    // gets them empty, so the move is a few statements on any database and copies nothing
+    // after the first time. chat_journal's rows are older than chat_events' (a replica
+    // moved them into chat_events at the open that made it), so the order is kept.
     "CREATE TABLE IF NOT EXISTS chat_events(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
     "vid BLOB NOT NULL, channel BLOB NOT NULL, kind TEXT NOT NULL, user BLOB, "
     "target BLOB, detail TEXT NOT NULL DEFAULT '', flag INTEGER NOT NULL DEFAULT 0, "
     "at INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS chat_events_by_channel ON chat_events(channel, seq)",
-    // The journal was chat_journal, with vid UNIQUE (SQLite drops such a constraint only
-    // with its table). Its rows move here, seq kept, at the first open, and it stays, empty:
-    // a database made since gets it empty, so the move is one statement on any database
-    // and copies nothing after the first time.
+    "DROP INDEX IF EXISTS chat_events_by_channel",
     "CREATE TABLE IF NOT EXISTS chat_journal(seq INTEGER PRIMARY KEY AUTOINCREMENT, "
     "vid BLOB NOT NULL UNIQUE, channel BLOB NOT NULL, kind TEXT NOT NULL, user BLOB, "
     "target BLOB, detail TEXT NOT NULL DEFAULT '', flag INTEGER NOT NULL DEFAULT 0, "
     "at INTEGER NOT NULL)",
     "DROP INDEX IF EXISTS chat_journal_by_channel",
     "SAVEPOINT chat_journal_move; "
-    "INSERT INTO chat_events(seq, vid, channel, kind, user, target, detail, flag, at) "
-    "SELECT seq, vid, channel, kind, user, target, detail, flag, at FROM chat_journal "
-    "ORDER BY seq; DELETE FROM chat_journal; RELEASE chat_journal_move",
+    "INSERT INTO chat_feed(seq, vid, channel, kind, user, target, detail, flag, at) "
+    "SELECT seq, vid, channel, CASE kind WHEN 'message' THEN 0 WHEN 'edit' THEN 1 "
+    "WHEN 'delete' THEN 2 WHEN 'reaction' THEN 3 WHEN 'member' THEN 4 WHEN 'channel' THEN 5 "
+    "ELSE -1 END, user, CASE WHEN kind = 'message' THEN NULL ELSE target END, detail, flag, "
+    "at FROM (SELECT * FROM chat_journal UNION ALL SELECT * FROM chat_events) ORDER BY seq; "
+    "DELETE FROM chat_journal; DELETE FROM chat_events; RELEASE chat_journal_move",
 };
 
 std::string_view EventKindName(EventKind k) {
@@ -131,18 +147,16 @@ std::optional<ProjectionWrite> JournalEntry(const object::AppContext& ctx, const
       m && ctx.user && m->user != *ctx.user && ctx.role == codec::Role::kMember)
     return std::nullopt;
   Row row = std::visit([&](const auto& o) { return RowOf(ctx, o); }, e);
-  return ProjectionWrite{
-      kInsert,
-      {Blob(ctx.vertex.view()), Blob(ctx.object.view()), std::string(EventKindName(row.kind)),
-       ctx.user ? SqlValue(Blob(ctx.user->view())) : SqlValue(), row.target, row.detail,
-       I(row.flag ? 1 : 0), I(ctx.created_at)}};
+  return ProjectionWrite{kInsert,
+                         {Blob(ctx.vertex.view()), Blob(ctx.object.view()), KindValue(row.kind),
+                          ctx.user ? SqlValue(Blob(ctx.user->view())) : SqlValue(), row.target,
+                          row.detail, I(row.flag ? 1 : 0), I(ctx.created_at)}};
 }
 
 ProjectionWrite JournalCreate(const object::AppContext& ctx) {
   return ProjectionWrite{
       kInsert,
-      {Blob(ctx.vertex.view()), Blob(ctx.object.view()),
-       std::string(EventKindName(EventKind::kChannel)),
+      {Blob(ctx.vertex.view()), Blob(ctx.object.view()), KindValue(EventKind::kChannel),
        ctx.user ? SqlValue(Blob(ctx.user->view())) : SqlValue(), SqlValue(),
        std::string(ChannelChangeName(ChannelChange::kCreated)), I(0), I(ctx.created_at)}};
 }
@@ -152,7 +166,7 @@ Status JournalGroupMember(object::Replica& r, const codec::VertexId& vid,
                           const std::optional<crypto::PublicKey>& author,
                           const crypto::PublicKey& member, bool joined, uint64_t at) {
   auto& st = r.database().Prepare(kInsert);
-  st.Bind(1, vid).Bind(2, channel).Bind(3, EventKindName(EventKind::kMember));
+  st.Bind(1, vid).Bind(2, channel).Bind(3, static_cast<int64_t>(EventKind::kMember));
   if (author)
     st.Bind(4, *author);
   else
@@ -165,7 +179,7 @@ Status JournalGroupMember(object::Replica& r, const codec::VertexId& vid,
 }
 
 Result<int64_t> JournalEnd(object::Replica& r) {
-  auto& st = r.database().Prepare("SELECT COALESCE(MAX(seq), 0) FROM chat_events");
+  auto& st = r.database().Prepare("SELECT COALESCE(MAX(seq), 0) FROM chat_feed");
   TOPO_ASSIGN_OR_RETURN(bool row, st.Step());
   int64_t end = row ? st.Int64(0) : 0;
   st.Reset();
@@ -185,7 +199,7 @@ Result<EventPage> ReadEvents(object::Replica& r, Chat& chat, const EventQuery& q
   {
     auto& st = r.database().Prepare(
         "SELECT j.seq, j.vid, j.channel, j.kind, j.user, j.target, j.detail, j.flag, j.at "
-        "FROM chat_events j JOIN proj_chat_channels c ON c.id = j.channel "
+        "FROM chat_feed j JOIN proj_chat_channels c ON c.id = j.channel "
         "WHERE j.seq > ?1 AND (?2 IS NULL OR c.workspace = ?2) AND (?3 IS NULL OR "
         "j.channel = ?3) ORDER BY j.seq LIMIT ?4");
     st.Bind(1, q.after);
@@ -206,8 +220,8 @@ Result<EventPage> ReadEvents(object::Replica& r, Chat& chat, const EventQuery& q
       e.seq = st.Int64(0);
       TOPO_ASSIGN_OR_RETURN(e.vertex, st.Fixed<32>(1));
       TOPO_ASSIGN_OR_RETURN(e.channel, st.Fixed<32>(2));
-      auto kind = KindFromName(st.Text(3));
-      if (!kind) return BadRow("unknown kind " + std::string(st.Text(3)));
+      auto kind = KindFromValue(st.Int64(3));
+      if (!kind) return BadRow("unknown kind " + std::to_string(st.Int64(3)));
       e.kind = *kind;
       if (!st.IsNull(4)) {
         TOPO_ASSIGN_OR_RETURN(auto user, st.Fixed<32>(4));
@@ -216,6 +230,8 @@ Result<EventPage> ReadEvents(object::Replica& r, Chat& chat, const EventQuery& q
       if (!st.IsNull(5)) {
         TOPO_ASSIGN_OR_RETURN(auto target, st.Fixed<32>(5));
         raw.target = target;
+      } else if (e.kind == EventKind::kMessage) {
+        raw.target = e.vertex;  // a message event's target is its own vertex
       }
       raw.detail = std::string(st.Text(6));
       e.added = e.joined = st.Int64(7) != 0;

@@ -3,19 +3,22 @@
 // The projector (apps/chat/projector.h) appends one row to a LOCAL table for every entry it
 // applies, in the order this replica applies them:
 //
-//   chat_events   seq (INTEGER PRIMARY KEY AUTOINCREMENT), vid, channel, kind,
-//                 user (who wrote the entry), target (the message, or the member), detail
-//                 (a reaction's emoji), flag (reaction added / member joined), at
+//   chat_feed   seq (INTEGER PRIMARY KEY, no AUTOINCREMENT), vid, channel, kind (EventKind's
+//               number), user (who wrote the entry), target (the message, or the member;
+//               NULL for a message event: its own vid), detail (a reaction's emoji, a
+//               channel change's name), flag (reaction added / member joined), at
 //
 // `seq` is this replica's own counter: it grows with every applied entry and is never
-// reused, so a reader that remembers the last seq it saw resumes exactly there. The journal
+// reused (the rowid, max + 1, and nothing deletes journal rows), so a reader that remembers
+// the last seq it saw resumes exactly there. The journal
 // is not a projection ("proj_*"): its order is the order of arrival, which differs between
 // replicas, so Replica::ProjectionDump and Fingerprint leave it out (as they leave out
 // chat_read). One row per vertex (the engine applies each vertex once: object/app.h), also
 // for an entry that arrives late or out of order (content that waited for an epoch key): it
-// gets the seq of when it was applied. vid has no index: nothing looks an event up by it.
-// (Until 2026-11 the table was chat_journal, with vid UNIQUE; its rows move to chat_events
-// when a replica opens, seq kept, and it stays there empty.)
+// gets the seq of when it was applied. No index but seq: nothing looks an event up by vid,
+// and reads go by seq. (The table was chat_journal until 2026-11, with vid UNIQUE, then
+// chat_events, with seq AUTOINCREMENT and kind as text; their rows move to chat_feed when a
+// replica opens, seq kept, and they stay there empty.)
 // The journal holds no message text: reads join it with the current tables, so an event
 // shows the text as it is now, and a deleted message's text is gone from every event.
 //
@@ -33,7 +36,7 @@
 namespace topo::apps::chat {
 
 // The journal's schema statements (the projector runs them with its own).
-constexpr size_t kJournalSchemaSize = 5;
+constexpr size_t kJournalSchemaSize = 6;
 extern const char* const kJournalSchema[kJournalSchemaSize];
 
 // The write that journals an applied entry (OnEntry), or nothing for an entry that changes
@@ -50,7 +53,15 @@ Status JournalGroupMember(object::Replica& r, const codec::VertexId& vid,
                           const std::optional<crypto::PublicKey>& author,
                           const crypto::PublicKey& member, bool joined, uint64_t at);
 
-enum class EventKind { kMessage, kEdit, kDelete, kReaction, kMember, kChannel };
+// The numbers are stored (chat_feed.kind): never renumber.
+enum class EventKind {
+  kMessage = 0,
+  kEdit = 1,
+  kDelete = 2,
+  kReaction = 3,
+  kMember = 4,
+  kChannel = 5
+};
 // "message", "edit", "delete", "reaction", "member", "channel".
 std::string_view EventKindName(EventKind k);
 

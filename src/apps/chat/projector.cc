@@ -89,7 +89,7 @@ class ChatProjector final : public object::AppProjector {
   // through proj_chat_messages_by_id (kById).
   int SchemaVersion() const override { return 2; }
 
-  // The derived tables go and are made again from the vertices; chat_read and chat_events
+  // The derived tables go and are made again from the vertices; chat_read and chat_feed
   // stay. What users see of the order of arrival is the message numbers (rowids of
   // proj_chat_messages: `view`, `#12`, and the read markers in chat_read, which hold the
   // highest number read): each message's number is set aside here and given back by
@@ -242,13 +242,53 @@ class ChatProjector final : public object::AppProjector {
       "AND (d.admin = 1 OR d.user = m.author))";
 
   // kDeleted and the author's latest edit for a message not inserted yet: ?1 its id, ?2 its
-  // channel, ?3 its author.
+  // channel, ?3 its author; LatestEdit(c) is `c` of that edit (`x`), NULL when there is none.
   static constexpr const char* kPostDeleted =
       "EXISTS (SELECT 1 FROM proj_chat_deletes d WHERE d.target = ?1 AND d.channel = ?2 "
       "AND (d.admin = 1 OR d.user = ?3))";
-  static constexpr const char* kLatestEdit =
-      "FROM proj_chat_edits e WHERE e.target = ?1 AND e.channel = ?2 AND e.user = ?3 "
-      "ORDER BY e.at DESC, e.vid DESC LIMIT 1";
+  static std::string LatestEdit(const std::string& column) {
+    return "(SELECT " + column +
+           " FROM proj_chat_edits x WHERE x.target = ?1 AND x.channel = ?2 AND x.user = ?3 "
+           "ORDER BY x.at DESC, x.vid DESC LIMIT 1)";
+  }
+
+  // The post's row as it ends up, in one single-row INSERT ... VALUES: with the author's
+  // latest edit, or deleted, when an edit or a delete arrived first (content waiting for a
+  // key applies late). Written as VALUES with scalar subqueries, not INSERT ... SELECT:
+  // a multi-row write to proj_chat_messages (an INSERT ... SELECT, or a statement that
+  // reads proj_chat_messages_by_id, whose expression may raise an error) runs in a
+  // statement savepoint, and FTS5 flushes its pending terms at every savepoint (see
+  // kIndexPost), which made each post an index segment of its own. A single-row VALUES
+  // has no statement savepoint. The subqueries are uncorrelated (each runs at most once)
+  // and laid out so that a post with no edit and no delete (nearly all) costs five index
+  // seeks that find nothing: the latest edit for text, edited_at and edit_vid, the delete
+  // for text and deleted; mentions and files look for the delete only when they are set.
+  static const std::string& InsertPost() {
+    static const std::string sql = [] {
+      const std::string gone = kPostDeleted;
+      auto unless_gone = [&](const std::string& v) {
+        return "CASE WHEN " + gone + " THEN NULL ELSE " + v + " END";
+      };
+      return "INSERT INTO proj_chat_messages(id, channel, author, device, created_at, thread, "
+             "text, mentions, files, edited_at, edit_vid, deleted) VALUES (?1, ?2, ?3, ?4, ?5, "
+             "?6, COALESCE(" +
+             LatestEdit(unless_gone("x.text")) + ", " + unless_gone("?7") +
+             "), CASE WHEN ?8 IS NULL THEN NULL ELSE " + unless_gone("?8") +
+             " END, CASE WHEN ?9 IS NULL THEN NULL ELSE " + unless_gone("?9") + " END, " +
+             LatestEdit(unless_gone("x.at")) + ", " + LatestEdit(unless_gone("x.vid")) + ", " +
+             gone + ")";
+    }();
+    return sql;
+  }
+
+  // After the post's insert: the edits go when it went in deleted (the same delete test as
+  // the insert's: a lookup in proj_chat_messages_by_id here would run in a statement
+  // savepoint, as above).
+  static const std::string& DropPostEdits() {
+    static const std::string sql =
+        std::string("DELETE FROM proj_chat_edits WHERE target = ?1 AND ") + kPostDeleted;
+    return sql;
+  }
 
   Status Project(const object::AppContext& ctx, const Post& p, ProjectionSink& sink) const {
     Bytes mentions;
@@ -263,32 +303,17 @@ class ChatProjector final : public object::AppProjector {
         a.push_back({{"ref", f.ref}, {"name", f.name}, {"size", f.size}});
       files = a.dump();
     }
-    // The delete and the latest edit are looked up once each (`d`, `e`), not once per column
-    // they decide.
-    static const std::string kInsertPost =
-        std::string(
-            "INSERT INTO proj_chat_messages(id, channel, author, device, "
-            "created_at, thread, text, mentions, files, edited_at, edit_vid, deleted) "
-            "SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN d.gone THEN NULL ELSE "
-            "COALESCE(e.text, ?7) END, CASE WHEN d.gone THEN NULL ELSE ?8 END, "
-            "CASE WHEN d.gone THEN NULL ELSE ?9 END, CASE WHEN d.gone THEN NULL ELSE "
-            "e.at END, CASE WHEN d.gone THEN NULL ELSE e.vid END, d.gone FROM (SELECT ") +
-        kPostDeleted + " AS gone) d LEFT JOIN (SELECT e.text, e.at, e.vid " + kLatestEdit + ") e";
     Bytes id = Blob(ctx.vertex.view());
-    return Run(
-        sink,
-        {// The row as it ends up, in one insert: with the author's latest edit, or deleted,
-         // when an edit or a delete arrived first (content waiting for a key applies late).
-         {kInsertPost,
-          {id, Blob(ctx.object.view()), Blob(ctx.user->view()), Blob(ctx.device.view()),
-           I(ctx.created_at), p.thread ? SqlValue(Blob(p.thread->view())) : SqlValue(), p.text,
-           mentions.empty() ? SqlValue() : SqlValue(mentions),
-           files.empty() ? SqlValue() : SqlValue(files)}},
-         {kIndexPost, {}},  // right after the insert: it reads changes()
-         {std::string("DELETE FROM proj_chat_edits WHERE target = ?1 AND EXISTS (SELECT 1 FROM "
-                      "proj_chat_messages m WHERE ") +
-              kById + " AND m.deleted = 1)",
-          {id}}});
+    Bytes channel = Blob(ctx.object.view());
+    Bytes user = Blob(ctx.user->view());
+    return Run(sink,
+               {{InsertPost(),
+                 {id, channel, user, Blob(ctx.device.view()), I(ctx.created_at),
+                  p.thread ? SqlValue(Blob(p.thread->view())) : SqlValue(), p.text,
+                  mentions.empty() ? SqlValue() : SqlValue(mentions),
+                  files.empty() ? SqlValue() : SqlValue(files)}},
+                {kIndexPost, {}},  // right after the insert: it reads changes()
+                {DropPostEdits(), {id, channel, user}}});
   }
 
   Status Project(const object::AppContext& ctx, const Edit& p, ProjectionSink& sink) const {

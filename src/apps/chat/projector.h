@@ -19,11 +19,11 @@
 //   chat_fts             FTS5 index of the messages' current text, one document per
 //                        message row (written by the projections of posts, edits, deletes)
 //   chat_read            this device's read marker per channel (local, not replicated)
-//   chat_events          every applied entry in arrival order (local: apps/chat/events.h)
+//   chat_feed            every applied entry in arrival order (local: apps/chat/events.h)
 //
 // A rebuild (Replica::RebuildProjections, or a newer schema version at open) drops and
 // makes again the proj_chat_* tables and chat_fts from the vertices, keeping each message's
-// number; chat_read and chat_events stay as they are.
+// number; chat_read and chat_feed stay as they are.
 //
 // Rules (each decided from the entry and its vertex's ACL context, or in SQL from facts that
 // are there in any order, so the proj_ tables depend only on the set of vertices applied):
