@@ -289,9 +289,11 @@ TEST_F(CliChatTest, ARemovedMemberLearnsItsRemovalAndReadsNothingAfter) {
     TopoResult r = AtJson("bob.db", {"messages", "-c", "plans"});
     return r.exit_code == 0 && r.out.find("before the removal") != std::string::npos;
   })) << At("bob.db", {"channels"}).out;
-  // bob's stream shows his own joining (alice's add-member, a group operation).
+  // alice's stream shows bob joining (her add-member, a group operation). bob's shows it
+  // only when the add-member reached him after the channel, which sync does not promise
+  // (docs/ARCHITECTURE.md, chat events): not checked on his side.
   bool joined_event = false;
-  for (const auto& e : AllEvents("bob.db"))
+  for (const auto& e : AllEvents("alice.db"))
     joined_event = joined_event || (e["kind"] == "member" && e["channel_name"] == "plans" &&
                                     e["member_name"] == "bob" && e["joined"] == true);
   EXPECT_TRUE(joined_event);
