@@ -25,6 +25,18 @@ class CliChatTest : public CliTest {
       if (m["text"] == text) return m["number"];
     return -1;
   }
+  // alice makes workspace acme on alice.db and invites bob (bob.db); true once alice knows
+  // bob's display name (his join and profile reached her).
+  bool AliceAndBobInAWorkspace() {
+    Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
+    std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
+    Json("bob.db", {"accept", link, "--username", "bob"});
+    return Eventually([&] {
+      for (const auto& m : Json("alice.db", {"users"}))
+        if (m["name"] == "bob") return true;
+      return false;
+    });
+  }
   // Events `db` holds, from seq 0 (`topo sub --after 0 --until-idle`).
   std::vector<json> AllEvents(const std::string& db) {
     TopoResult r = At(db, {"sub", "--after", "0", "--until-idle"});
@@ -156,15 +168,7 @@ TEST_F(CliChatTest, EveryCommandOnOneDaemonAndItsErrors) {
 }
 
 TEST_F(CliChatTest, TwoDaemonsTalkLiveAndPermissionsHold) {
-  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
-  std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
-  Json("bob.db", {"accept", link, "--username", "bob"});
-  // alice knows bob's display name once his join and profile reached her.
-  ASSERT_TRUE(Eventually([&] {
-    for (const auto& m : Json("alice.db", {"users"}))
-      if (m["name"] == "bob") return true;
-    return false;
-  }));
+  ASSERT_TRUE(AliceAndBobInAWorkspace());
   Json("alice.db", {"send", "welcome @bob"});
   ASSERT_TRUE(Eventually([&] { return NumberOf("bob.db", "welcome @bob") > 0; }))
       << At("bob.db", {"view"}).out;
@@ -275,14 +279,7 @@ TEST_F(CliChatTest, APrivateChannelAndADirectConversationReachOnlyTheirMembers) 
 // replica learns the removal: the channel leaves his list, writing there fails saying why,
 // his event stream shows it, and what alice writes after it never reaches him.
 TEST_F(CliChatTest, ARemovedMemberLearnsItsRemovalAndReadsNothingAfter) {
-  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
-  std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
-  Json("bob.db", {"accept", link, "--username", "bob"});
-  ASSERT_TRUE(Eventually([&] {
-    for (const auto& m : Json("alice.db", {"users"}))
-      if (m["name"] == "bob") return true;
-    return false;
-  }));
+  ASSERT_TRUE(AliceAndBobInAWorkspace());
   Json("alice.db", {"channel", "create", "plans", "--private", "-m", "bob"});
   Json("alice.db", {"send", "-c", "plans", "before the removal"});
   ASSERT_TRUE(Eventually([&] {
@@ -344,14 +341,7 @@ TEST_F(CliChatTest, ARemovedMemberLearnsItsRemovalAndReadsNothingAfter) {
 // ones (her first device adds it to each channel's group, as to the workspace) and the ones
 // made after (their members' certificates then include it), and writes in them as alice.
 TEST_F(CliChatTest, ALinkedDeviceReadsItsUsersPrivateChannels) {
-  Json("alice.db", {"create-workspace", "--name", "acme", "--username", "alice"});
-  std::string link = Json("alice.db", {"invite", "--uses", "1"})["link"];
-  Json("bob.db", {"accept", link, "--username", "bob"});
-  ASSERT_TRUE(Eventually([&] {
-    for (const auto& m : Json("alice.db", {"users"}))
-      if (m["name"] == "bob") return true;
-    return false;
-  }));
+  ASSERT_TRUE(AliceAndBobInAWorkspace());
   Json("alice.db", {"channel", "create", "plans", "--private", "-m", "bob"});
   Json("alice.db", {"send", "-c", "plans", "before the laptop"});
   std::string dm = Json("bob.db", {"dm", "alice"})["name"];
